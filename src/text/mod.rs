@@ -1,0 +1,7 @@
+//! Chinese text as residents write it: normalisation and segmentation into search terms.
+
+mod analyzer;
+mod normalize;
+
+pub use analyzer::{Analyzer, Lexicon, LexiconProblem};
+pub use normalize::normalize;

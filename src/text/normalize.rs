@@ -1,0 +1,92 @@
+//! Normalisation of what residents type, before segmentation: full-width to half-width,
+//! lower case, common traditional characters to simplified, punctuation and emoji to spaces,
+//! runs of one repeated character shortened.
+
+/// Common traditional characters seen in residents' questions and their simplified forms.
+const TRADITIONAL: &str = "離离婚婚師师請请問问們们會会資资錢钱麼么說说這这個个為为辦办證证務务
+    勞劳動动費费權权產产繼继車车禍祸賠赔償偿調调處处幫帮將将還还沒没對对給给從从開开時时間间
+    關关題题讓让經经濟济難难無无與与愛爱養养撫扶護护樣样過过後后裡里嗎吗麽么麼么該该應应當当
+    實实體体戶户兒儿孫孙學学醫医發发報报網网訴讼議议權权書书簽签約约據据條条規规擁拥領领
+    區区鎮镇鄉乡縣县慶庆電电話话號号碼码買买賣卖貸贷債债欠欠罰罚險险傷伤殘残廠厂闆板薪薪
+    糾纠紛纷訟讼狀状審审判判決决執执聽听記记錄录辯辩護护贍赡遺遗囑嘱證证";
+
+fn simplified(c: char) -> char {
+    let mut chars = TRADITIONAL.chars().filter(|c| !c.is_whitespace());
+    while let (Some(t), Some(s)) = (chars.next(), chars.next()) {
+        if t == c {
+            return s;
+        }
+    }
+    c
+}
+
+fn half_width(c: char) -> char {
+    match c {
+        '\u{3000}' => ' ',
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+        _ => c,
+    }
+}
+
+/// Chinese characters, ASCII letters and digits are kept; everything else becomes a space.
+fn is_word_char(c: char) -> bool {
+    c.is_ascii_alphanumeric()
+        || ('\u{4E00}'..='\u{9FFF}').contains(&c)
+        || ('\u{3400}'..='\u{4DBF}').contains(&c)
+}
+
+pub fn normalize(input: &str) -> String {
+    let mut spaced = String::with_capacity(input.len());
+    for c in input.chars() {
+        let c = simplified(half_width(c)).to_ascii_lowercase();
+        if is_word_char(c) {
+            spaced.push(c);
+        } else if !spaced.is_empty() && !spaced.ends_with(' ') {
+            spaced.push(' ');
+        }
+    }
+    collapse_long_runs(spaced.trim_end())
+}
+
+/// "啊啊啊啊" → "啊", while "谢谢" and "1000" stay as they are.
+fn collapse_long_runs(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let mut j = i;
+        while j < chars.len() && chars[j] == c {
+            j += 1;
+        }
+        let len = j - i;
+        let keep = if len >= 3 && !c.is_ascii_digit() { 1 } else { len };
+        out.extend(std::iter::repeat_n(c, keep));
+        i = j;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize;
+
+    #[test]
+    fn full_width_case_and_punctuation() {
+        assert_eq!(normalize("ＡＢＣ１２３，你好！"), "abc123 你好");
+        assert_eq!(normalize("  公司不发工资？？？怎么办😭😭 "), "公司不发工资 怎么办");
+    }
+
+    #[test]
+    fn traditional_to_simplified() {
+        assert_eq!(normalize("離婚怎麼辦"), "离婚怎么办");
+        assert_eq!(normalize("請問勞動仲裁"), "请问劳动仲裁");
+    }
+
+    #[test]
+    fn repeated_characters() {
+        assert_eq!(normalize("啊啊啊啊啊救命"), "啊救命");
+        assert_eq!(normalize("谢谢"), "谢谢");
+        assert_eq!(normalize("欠了1000元"), "欠了1000元");
+    }
+}

@@ -1,5 +1,16 @@
 //! lawline: the server behind a district's public-legal-service WeChat official account.
 
+pub mod chat;
+pub mod cli;
+pub mod configuration;
+pub mod dialog;
 pub mod domain;
+pub mod evaluation;
+pub mod knowledge;
+pub mod outbox;
+pub mod routes;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
 pub mod text;
 pub mod wechat;

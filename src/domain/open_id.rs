@@ -12,10 +12,13 @@ pub struct InvalidOpenId;
 impl OpenId {
     pub fn parse(s: &str) -> Result<Self, InvalidOpenId> {
         let s = s.trim();
-        let ok = !s.is_empty()
-            && s.len() <= 64
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        if ok { Ok(OpenId(s.to_owned())) } else { Err(InvalidOpenId) }
+        let ok =
+            !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if ok {
+            Ok(OpenId(s.to_owned()))
+        } else {
+            Err(InvalidOpenId)
+        }
     }
 
     /// The full value, for the database and the WeChat API only; never for logs.

@@ -42,14 +42,20 @@ impl Lexicon {
         let mut problems = Vec::new();
         let mut read = |name: &str, f: &mut dyn FnMut(usize, &str) -> Result<(), String>| {
             let path = dir.join(name);
-            let Ok(text) = std::fs::read_to_string(&path) else { return };
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                return;
+            };
             for (i, line) in text.lines().enumerate() {
                 let line = line.trim();
                 if line.is_empty() || line.starts_with('#') {
                     continue;
                 }
                 if let Err(message) = f(i + 1, line) {
-                    problems.push(LexiconProblem { file: path.display().to_string(), line: i + 1, message });
+                    problems.push(LexiconProblem {
+                        file: path.display().to_string(),
+                        line: i + 1,
+                        message,
+                    });
                 }
             }
         };
@@ -75,7 +81,11 @@ impl Lexicon {
             if canonical.is_empty() {
                 return Err("the canonical term is empty".into());
             }
-            for v in variants.split([',', '，', '、']).map(normalize).filter(|v| !v.is_empty()) {
+            for v in variants
+                .split([',', '，', '、'])
+                .map(normalize)
+                .filter(|v| !v.is_empty())
+            {
                 if let Some(prev) = lex.synonyms.insert(v.clone(), canonical.clone())
                     && prev != canonical
                 {
@@ -134,7 +144,9 @@ impl Analyzer {
 
 impl std::fmt::Debug for Analyzer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Analyzer").field("stopwords", &self.stopwords.len()).finish()
+        f.debug_struct("Analyzer")
+            .field("stopwords", &self.stopwords.len())
+            .finish()
     }
 }
 
@@ -172,9 +184,17 @@ mod tests {
     #[test]
     fn loads_files_and_reports_bad_lines() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("legal_terms.txt"), "# terms\n宅基地 3000\n司法确认 abc\n").unwrap();
+        std::fs::write(
+            dir.path().join("legal_terms.txt"),
+            "# terms\n宅基地 3000\n司法确认 abc\n",
+        )
+        .unwrap();
         std::fs::write(dir.path().join("stopwords.txt"), "的\n了\n").unwrap();
-        std::fs::write(dir.path().join("synonyms.txt"), "公证: 公正\n工资 工钱\n诉讼：打官司，起诉\n").unwrap();
+        std::fs::write(
+            dir.path().join("synonyms.txt"),
+            "公证: 公正\n工资 工钱\n诉讼：打官司，起诉\n",
+        )
+        .unwrap();
         let (lex, problems) = Lexicon::load(dir.path());
         assert_eq!(lex.terms, vec![("宅基地".to_owned(), Some(3000))]);
         assert_eq!(lex.stopwords.len(), 2);

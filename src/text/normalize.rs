@@ -30,9 +30,7 @@ fn half_width(c: char) -> char {
 
 /// Chinese characters, ASCII letters and digits are kept; everything else becomes a space.
 fn is_word_char(c: char) -> bool {
-    c.is_ascii_alphanumeric()
-        || ('\u{4E00}'..='\u{9FFF}').contains(&c)
-        || ('\u{3400}'..='\u{4DBF}').contains(&c)
+    c.is_ascii_alphanumeric() || ('\u{4E00}'..='\u{9FFF}').contains(&c) || ('\u{3400}'..='\u{4DBF}').contains(&c)
 }
 
 pub fn normalize(input: &str) -> String {

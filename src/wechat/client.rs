@@ -164,7 +164,11 @@ impl ApiClient {
             0 => Ok(resp),
             code => Err(ApiError::Wechat {
                 code,
-                message: resp.get("errmsg").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                message: resp
+                    .get("errmsg")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
             }),
         }
     }

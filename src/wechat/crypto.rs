@@ -4,8 +4,8 @@
 use aes::Aes256;
 use aes::cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit, block_padding::NoPadding};
 use base64::Engine;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 
 const BLOCK: usize = 32;
 
@@ -43,9 +43,7 @@ impl AesKey {
         if key.len() != 43 || !key.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(CryptoError::BadKey);
         }
-        let bytes = LENIENT
-            .decode(format!("{key}="))
-            .map_err(|_| CryptoError::BadKey)?;
+        let bytes = LENIENT.decode(format!("{key}=")).map_err(|_| CryptoError::BadKey)?;
         Ok(AesKey(bytes.try_into().map_err(|_| CryptoError::BadKey)?))
     }
 
@@ -70,8 +68,8 @@ pub fn encrypt(key: &AesKey, appid: &str, random: &[u8; 16], msg: &str) -> Strin
     let pad = BLOCK - plain.len() % BLOCK;
     plain.extend(std::iter::repeat_n(pad as u8, pad));
     let len = plain.len();
-    let cipher = cbc::Encryptor::<Aes256>::new_from_slices(&key.0, key.iv())
-        .expect("key and iv have fixed valid lengths");
+    let cipher =
+        cbc::Encryptor::<Aes256>::new_from_slices(&key.0, key.iv()).expect("key and iv have fixed valid lengths");
     let out = cipher
         .encrypt_padded_mut::<NoPadding>(&mut plain, len)
         .expect("input is block-aligned");
@@ -80,14 +78,12 @@ pub fn encrypt(key: &AesKey, appid: &str, random: &[u8; 16], msg: &str) -> Strin
 
 /// Decrypts a base64 `Encrypt` value, checks the AppID and returns the message.
 pub fn decrypt(key: &AesKey, appid: &str, encrypted: &str) -> Result<String, CryptoError> {
-    let mut data = STANDARD
-        .decode(encrypted.trim())
-        .map_err(|_| CryptoError::Base64)?;
+    let mut data = STANDARD.decode(encrypted.trim()).map_err(|_| CryptoError::Base64)?;
     if data.is_empty() || data.len() % 16 != 0 {
         return Err(CryptoError::Length);
     }
-    let cipher = cbc::Decryptor::<Aes256>::new_from_slices(&key.0, key.iv())
-        .expect("key and iv have fixed valid lengths");
+    let cipher =
+        cbc::Decryptor::<Aes256>::new_from_slices(&key.0, key.iv()).expect("key and iv have fixed valid lengths");
     let plain = cipher
         .decrypt_padded_mut::<NoPadding>(&mut data)
         .map_err(|_| CryptoError::Length)?;
@@ -112,11 +108,7 @@ pub fn decrypt(key: &AesKey, appid: &str, encrypted: &str) -> Result<String, Cry
 
 /// Tries each key in turn (current first, then the previous one during a rotation)
 /// and returns the message with the index of the key that worked.
-pub fn decrypt_any(
-    keys: &[AesKey],
-    appid: &str,
-    encrypted: &str,
-) -> Result<(String, usize), CryptoError> {
+pub fn decrypt_any(keys: &[AesKey], appid: &str, encrypted: &str) -> Result<(String, usize), CryptoError> {
     let mut last = CryptoError::BadKey;
     for (i, key) in keys.iter().enumerate() {
         match decrypt(key, appid, encrypted) {
@@ -142,7 +134,10 @@ mod tests {
             "69b71d79f8218a39259a7a29aabb2dbafc31cb3d35db7e39ebbf3d0010831051"
         );
         assert_eq!(AesKey::parse("short").unwrap_err(), CryptoError::BadKey);
-        assert_eq!(AesKey::parse(&format!("{}!", &KEY[..42])).unwrap_err(), CryptoError::BadKey);
+        assert_eq!(
+            AesKey::parse(&format!("{}!", &KEY[..42])).unwrap_err(),
+            CryptoError::BadKey
+        );
     }
 
     #[test]
@@ -173,7 +168,10 @@ mod tests {
             msg,
             "<xml><ToUserName><![CDATA[gh_10f6c3c3ac5a]]></ToUserName>\n<FromUserName><![CDATA[oyORnuP8q7ou2gfYjqLzSIWZf0rs]]></FromUserName>\n<CreateTime>1409735668</CreateTime>\n<MsgType><![CDATA[text]]></MsgType>\n<Content><![CDATA[abcdteT]]></Content>\n<MsgId>6054768590064713728</MsgId>\n</xml>"
         );
-        assert_eq!(decrypt(&key, "wx0000000000000000", enc).unwrap_err(), CryptoError::AppId);
+        assert_eq!(
+            decrypt(&key, "wx0000000000000000", enc).unwrap_err(),
+            CryptoError::AppId
+        );
     }
 
     #[test]

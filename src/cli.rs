@@ -1,0 +1,164 @@
+//! The commands behind `lawline`'s subcommands other than `serve`.
+
+use std::path::Path;
+
+use secrecy::ExposeSecret;
+
+use crate::configuration::Settings;
+use crate::dialog::{self, Conversation, Input};
+use crate::knowledge::{Faq, Knowledge};
+use crate::wechat::message::Fields;
+use crate::wechat::{ApiClient, crypto, signature};
+
+/// Validates `faq/`; prints every problem as `file:line: message`. True when all is well.
+pub fn check(faq_dir: &Path) -> bool {
+    match Faq::load(faq_dir) {
+        Ok(faq) => {
+            println!(
+                "ok: {} entries, {} towns, {} villages",
+                faq.entries.len(),
+                faq.directory.towns.len(),
+                faq.directory.villages.len()
+            );
+            true
+        }
+        Err(problems) => {
+            for p in &problems {
+                println!("{}/{p}", faq_dir.display());
+            }
+            println!("{} problem(s)", problems.len());
+            false
+        }
+    }
+}
+
+/// Answers questions with the engine directly (no server, no database), as a first try.
+pub fn ask(settings: &Settings, questions: &[String], explain: bool) -> anyhow::Result<()> {
+    let kb = Knowledge::load(&settings.faq_dir, &settings.index_dir)?;
+    let mut conversation = Conversation::default();
+    for q in questions {
+        if explain {
+            let found = kb.search(q, 5);
+            println!("decision: {:?}", found.decision);
+            for h in &found.hits {
+                println!(
+                    "  {:<32} score {:>6.2}  coverage {:.2}",
+                    kb.entries[h.entry].id, h.score, h.coverage
+                );
+            }
+        }
+        let outcome = dialog::handle(&conversation, &Input::Text(q.clone()), &kb);
+        for reply in &outcome.replies {
+            println!("{}\n", reply.summary());
+        }
+        conversation = outcome.conversation;
+    }
+    Ok(())
+}
+
+/// Signs and posts a text message to a running server, as WeChat would, and prints the reply.
+pub async fn send(settings: &Settings, url: &str, openid: &str, text: &str) -> anyhow::Result<()> {
+    let token = settings.wechat.token.expose_secret();
+    let timestamp = crate::store::now().to_string();
+    let nonce = format!("{}", rand::random::<u32>());
+    let msg_id: i64 = rand::random::<i64>().abs();
+    let xml = format!(
+        "<xml><ToUserName><![CDATA[gh_lawline]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName><CreateTime>{timestamp}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{text}]]></Content><MsgId>{msg_id}</MsgId></xml>"
+    );
+    let sig = signature::sign(&[token, &timestamp, &nonce]);
+    let mut query = vec![
+        ("signature", sig),
+        ("timestamp", timestamp.clone()),
+        ("nonce", nonce.clone()),
+        ("openid", openid.to_owned()),
+    ];
+    let key = settings
+        .wechat
+        .aes_key
+        .as_ref()
+        .map(|k| crypto::AesKey::parse(k.expose_secret()))
+        .transpose()?;
+    let body = match &key {
+        Some(key) => {
+            let encrypted = crypto::encrypt(key, &settings.wechat.appid, &rand::random(), &xml);
+            query.push(("encrypt_type", "aes".into()));
+            query.push((
+                "msg_signature",
+                signature::sign(&[token, &timestamp, &nonce, &encrypted]),
+            ));
+            format!(
+                "<xml><ToUserName><![CDATA[gh_lawline]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
+            )
+        }
+        None => xml,
+    };
+    let resp = reqwest::Client::new().post(url).query(&query).body(body).send().await?;
+    let status = resp.status();
+    let text = resp.text().await?;
+    if !status.is_success() {
+        anyhow::bail!("the server answered {status}: {text}");
+    }
+    if text == "success" || text.is_empty() {
+        println!("(no passive reply: the answer goes through the customer-service API)");
+        return Ok(());
+    }
+    let mut fields = Fields::parse(&text)?;
+    if let (Some(key), Some(enc)) = (&key, fields.get("Encrypt")) {
+        fields = Fields::parse(&crypto::decrypt(key, &settings.wechat.appid, enc)?)?;
+    }
+    println!("{}", fields.get("Content").or(fields.get("Title")).unwrap_or(&text));
+    Ok(())
+}
+
+/// Creates the custom menu from a JSON file in WeChat's own shape.
+pub async fn create_menu(settings: &Settings, file: &Path) -> anyhow::Result<()> {
+    let menu: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(file)?)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let client = ApiClient::new(
+        &settings.wechat.api_base,
+        &settings.wechat.appid,
+        settings.wechat.appsecret.expose_secret(),
+    );
+    client.create_menu(&menu).await?;
+    println!("menu created from {}", file.display());
+    Ok(())
+}
+
+/// Runs the evaluation; prints the report (or JSON) and returns false when a gate fails.
+pub fn eval(settings: &Settings, file: &Path, json: bool, gates: &[(&str, Option<f64>)]) -> anyhow::Result<bool> {
+    let text = std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let cases = crate::evaluation::parse_cases(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let kb = Knowledge::load(&settings.faq_dir, &settings.index_dir)?;
+    let report = crate::evaluation::evaluate(&kb, &cases);
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        for m in &report.misses {
+            println!("miss: {:<28} {:?} got {:?} ({:?})", m.expect, m.q, m.got, m.decision);
+        }
+        println!(
+            "n {} (in scope {}, out of scope {})\ntop1 {:.3}  recall@3 {:.3}  MRR {:.3}  out-of-scope rejection {:.3}\nanswered outright {:.3}  wrong answers {:.3}",
+            report.n,
+            report.n_in_scope,
+            report.n_out_of_scope,
+            report.top1,
+            report.recall3,
+            report.mrr,
+            report.oos_rejection,
+            report.answered,
+            report.wrong_answer
+        );
+    }
+    let value = serde_json::to_value(&report)?;
+    let mut ok = true;
+    for (name, min) in gates {
+        if let Some(min) = min {
+            let got = value[name].as_f64().unwrap_or_default();
+            if got < *min {
+                eprintln!("gate failed: {name} {got:.3} < {min:.3}");
+                ok = false;
+            }
+        }
+    }
+    Ok(ok)
+}

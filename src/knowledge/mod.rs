@@ -1,0 +1,200 @@
+//! The knowledge base: the files admins keep in `faq/` (entries, directory, dictionaries, the
+//! bot's own texts), validated as a whole, and the search index built from them.
+
+mod bot;
+mod directory;
+mod entry;
+mod problem;
+mod search;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+pub use bot::{BotTexts, MenuItem};
+pub use directory::{Directory, Town, Village};
+pub use entry::{Entry, MAX_ANSWER_CHARS};
+pub use problem::Problem;
+pub use search::{Decision, Found, Hit, SearchIndex, Thresholds};
+
+use crate::text::{Analyzer, Lexicon, normalize};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("the knowledge base has {} problem(s); run `lawline check`", .0.len())]
+    Invalid(Vec<Problem>),
+    #[error("could not build the search index: {0}")]
+    Index(#[from] anyhow::Error),
+}
+
+/// Everything read from `faq/`, validated, before the index is built.
+pub struct Faq {
+    pub entries: Vec<Entry>,
+    pub directory: Directory,
+    pub bot: BotTexts,
+    pub lexicon: Lexicon,
+}
+
+impl Faq {
+    /// Reads and validates every file; returns all problems found, not just the first.
+    pub fn load(dir: &Path) -> Result<Faq, Vec<Problem>> {
+        let mut problems = Vec::new();
+        let rel = |p: &Path| p.strip_prefix(dir).unwrap_or(p).display().to_string();
+        let read = |p: &Path, problems: &mut Vec<Problem>| match std::fs::read_to_string(p) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                problems.push(Problem::new(rel(p), 0, format!("cannot read: {e}")));
+                None
+            }
+        };
+
+        let directory_path = dir.join("directory.toml");
+        let directory = read(&directory_path, &mut problems)
+            .and_then(|src| collect(Directory::parse(&rel(&directory_path), &src), &mut problems))
+            .unwrap_or_default();
+
+        let (lexicon, lex_problems) = Lexicon::load(&dir.join("dict"));
+        problems.extend(
+            lex_problems
+                .into_iter()
+                .map(|p| Problem::new(rel(Path::new(&p.file)), p.line, p.message)),
+        );
+
+        let mut entries = Vec::new();
+        for path in files_under(&dir.join("entries"), "md") {
+            if let Some(src) = read(&path, &mut problems)
+                && let Some(e) = collect(Entry::parse(&rel(&path), &src, &directory), &mut problems)
+            {
+                entries.push(e);
+            }
+        }
+        if entries.is_empty() {
+            problems.push(Problem::new("entries", 0, "no knowledge-base entries found"));
+        }
+        cross_check(&entries, &mut problems);
+
+        let bot_path = dir.join("bot.toml");
+        let bot = read(&bot_path, &mut problems)
+            .and_then(|src| collect(BotTexts::parse(&rel(&bot_path), &src, &directory), &mut problems));
+        if let Some(bot) = &bot {
+            for item in &bot.menu {
+                if let Some(id) = &item.entry
+                    && !entries.iter().any(|e| &e.id == id)
+                {
+                    problems.push(Problem::new(
+                        "bot.toml",
+                        1,
+                        format!("menu item {:?} names unknown entry {id:?}", item.label),
+                    ));
+                }
+            }
+        }
+        problems.sort();
+        match bot {
+            Some(bot) if problems.is_empty() => Ok(Faq {
+                entries,
+                directory,
+                bot,
+                lexicon,
+            }),
+            _ => Err(problems),
+        }
+    }
+}
+
+fn collect<T>(result: Result<T, Vec<Problem>>, problems: &mut Vec<Problem>) -> Option<T> {
+    result.map_err(|p| problems.extend(p)).ok()
+}
+
+/// Duplicate ids, and similar questions claimed by two entries.
+fn cross_check(entries: &[Entry], problems: &mut Vec<Problem>) {
+    let mut ids: HashMap<&str, &Entry> = HashMap::new();
+    let mut questions: HashMap<String, &Entry> = HashMap::new();
+    for e in entries {
+        if let Some(first) = ids.insert(&e.id, e) {
+            problems.push(Problem::new(
+                &e.file,
+                2,
+                format!("duplicate id {:?} (also in {})", e.id, first.file),
+            ));
+        }
+        for q in std::iter::once(&e.question).chain(&e.similar) {
+            let key = normalize(q);
+            if let Some(other) = questions.insert(key, e)
+                && other.id != e.id
+            {
+                problems.push(Problem::new(
+                    &e.file,
+                    e.similar_line,
+                    format!("similar question {q:?} is also in {} ({})", other.id, other.file),
+                ));
+            }
+        }
+    }
+}
+
+/// Files with the given extension below `dir`, sorted, recursively.
+fn files_under(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(read) = std::fs::read_dir(&d) else { continue };
+        for item in read.flatten() {
+            let path = item.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == ext) {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The loaded knowledge base with its search index; read-only once built.
+pub struct Knowledge {
+    pub entries: Vec<Entry>,
+    by_id: HashMap<String, usize>,
+    pub directory: Directory,
+    pub bot: BotTexts,
+    index: SearchIndex,
+}
+
+impl Knowledge {
+    pub fn load(faq_dir: &Path, index_dir: &Path) -> Result<Knowledge, LoadError> {
+        let faq = Faq::load(faq_dir).map_err(LoadError::Invalid)?;
+        Ok(Knowledge::build(faq, index_dir)?)
+    }
+
+    pub fn build(faq: Faq, index_dir: &Path) -> anyhow::Result<Knowledge> {
+        let analyzer = Analyzer::new(&faq.lexicon);
+        let index = SearchIndex::build(&faq.entries, analyzer, index_dir)?;
+        let by_id = faq.entries.iter().enumerate().map(|(i, e)| (e.id.clone(), i)).collect();
+        Ok(Knowledge {
+            entries: faq.entries,
+            by_id,
+            directory: faq.directory,
+            bot: faq.bot,
+            index,
+        })
+    }
+
+    pub fn entry(&self, id: &str) -> Option<&Entry> {
+        self.by_id.get(id).map(|&i| &self.entries[i])
+    }
+
+    pub fn index(&self) -> &SearchIndex {
+        &self.index
+    }
+
+    /// Searches; an index failure is logged and treated as "not known" so the chat goes on.
+    pub fn search(&self, query: &str, limit: usize) -> Found {
+        self.index.search(query, limit).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "search failed");
+            Found {
+                decision: Decision::Unknown,
+                hits: vec![],
+            }
+        })
+    }
+}

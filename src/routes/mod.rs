@@ -1,0 +1,5 @@
+//! HTTP routes: the WeChat webhook, health checks, and the admin JSON API.
+
+pub mod admin;
+pub mod health;
+pub mod wechat;

@@ -1,0 +1,152 @@
+//! Builds the application from settings (the same way in `main` and in tests): loads the
+//! knowledge base, connects and migrates the database, binds the listener, starts the
+//! outbox worker.
+
+use std::net::TcpListener;
+use std::sync::{Arc, RwLock};
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use secrecy::ExposeSecret;
+
+use crate::configuration::Settings;
+use crate::domain::{MsgKey, OpenId};
+use crate::knowledge::Knowledge;
+use crate::outbox::{self, Wakeup};
+use crate::routes;
+use crate::store::{Store, now};
+use crate::wechat::{ApiClient, Reply, crypto::AesKey};
+
+/// WeChat bodies are small; anything larger is refused with 413.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// What every request handler shares.
+pub struct AppState {
+    pub settings: Settings,
+    pub store: Store,
+    knowledge: RwLock<Arc<Knowledge>>,
+    pub client: Arc<ApiClient>,
+    /// Current EncodingAESKey first, then the previous one during a rotation.
+    pub aes_keys: Vec<AesKey>,
+    pub wakeup: Wakeup,
+}
+
+impl AppState {
+    /// The knowledge base in force; a reload swaps it without disturbing readers.
+    pub fn knowledge(&self) -> Arc<Knowledge> {
+        self.knowledge.read().expect("knowledge lock poisoned").clone()
+    }
+
+    pub fn replace_knowledge(&self, kb: Knowledge) {
+        *self.knowledge.write().expect("knowledge lock poisoned") = Arc::new(kb);
+    }
+
+    /// Queues replies for the customer-service API and wakes the worker.
+    pub async fn enqueue(&self, to: &OpenId, replies: &[Reply]) -> anyhow::Result<()> {
+        for reply in replies {
+            self.store.enqueue(to, &serde_json::to_string(reply)?, now()).await?;
+        }
+        if !replies.is_empty() {
+            self.wakeup.wake();
+        }
+        Ok(())
+    }
+
+    /// An answer that missed the passive-reply deadline: queue it and mark the delivery.
+    pub async fn defer(&self, to: &OpenId, key: &MsgKey, replies: &[Reply]) -> anyhow::Result<()> {
+        self.enqueue(to, replies).await?;
+        self.store.finish_delivery(key, None, now()).await?;
+        Ok(())
+    }
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    pub state: web::Data<AppState>,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let parse_key = |k: &secrecy::SecretString| {
+            AesKey::parse(k.expose_secret()).map_err(|e| anyhow::anyhow!("LAWLINE_WECHAT_AES_KEY: {e}"))
+        };
+        let aes_keys = [&settings.wechat.aes_key, &settings.wechat.previous_aes_key]
+            .into_iter()
+            .flatten()
+            .map(parse_key)
+            .collect::<anyhow::Result<Vec<_>>>()?;
+
+        let kb = {
+            let (faq, index) = (settings.faq_dir.clone(), settings.index_dir.clone());
+            tokio::task::spawn_blocking(move || Knowledge::load(&faq, &index)).await??
+        };
+        tracing::info!(entries = kb.entries.len(), "knowledge base loaded");
+        let store = Store::connect(&settings.database_url).await?;
+        tracing::info!(backend = ?store.backend(), "database ready");
+
+        let client = Arc::new(ApiClient::new(
+            &settings.wechat.api_base,
+            &settings.wechat.appid,
+            settings.wechat.appsecret.expose_secret(),
+        ));
+        let wakeup = Wakeup::default();
+        if client.is_configured() {
+            tokio::spawn(outbox::run(store.clone(), client.clone(), wakeup.clone()));
+        } else {
+            tracing::warn!("no AppID/AppSecret: late answers stay queued in the outbox until they are configured");
+        }
+        tokio::spawn(prune_deliveries(store.clone()));
+
+        let listener = TcpListener::bind(&settings.listen)?;
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState {
+            settings,
+            store,
+            knowledge: RwLock::new(Arc::new(kb)),
+            client,
+            aes_keys,
+            wakeup,
+        });
+        let server = run(listener, state.clone())?;
+        Ok(Application { port, server, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn run(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result<Server> {
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(actix_web::middleware::from_fn(crate::telemetry::request_id))
+            .app_data(state.clone())
+            .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+            .route("/healthz", web::get().to(routes::health::healthz))
+            .route("/readyz", web::get().to(routes::health::readyz))
+            .route("/wechat", web::get().to(routes::wechat::verify))
+            .route("/wechat", web::post().to(routes::wechat::receive))
+            .route("/api/admin/search", web::get().to(routes::admin::search))
+    })
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+/// Forgets processed-delivery keys after a day: WeChat retries within a minute.
+async fn prune_deliveries(store: Store) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        match store.prune_deliveries(now() - 86_400).await {
+            Ok(n) if n > 0 => tracing::info!(removed = n, "old delivery keys pruned"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not prune delivery keys"),
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! `spawn_app`: the real application on a random port with its own fresh database (SQLite file
+//! or PostgreSQL database), its own index folder, and a mock of WeChat's API.
+
+use std::path::PathBuf;
+
+use lawline::configuration::{Settings, WechatSettings};
+use lawline::startup::{AppState, Application};
+use lawline::wechat::{crypto, message::Fields, signature};
+use secrecy::SecretString;
+use sqlx::Executor;
+
+use crate::mock_wechat::MockWechat;
+
+pub const TOKEN: &str = "test-token";
+pub const APPID: &str = "wxtestappid";
+pub const AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+pub const ADMIN_TOKEN: &str = "admin-secret-for-tests";
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each named `async fn(Backend)` once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::helpers::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::helpers::Backend::Postgres).await
+            }
+        }
+    )*};
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub wechat: MockWechat,
+    pub state: actix_web::web::Data<AppState>,
+    pub http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+fn faq_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("faq")
+}
+
+/// A fresh, empty database URL for this test.
+pub async fn fresh_database(backend: Backend, dir: &std::path::Path) -> String {
+    match backend {
+        Backend::Sqlite => format!("sqlite://{}", dir.join("lawline.db").display()),
+        Backend::Postgres => {
+            let base = std::env::var("LAWLINE_TEST_POSTGRES_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+            let name = format!("lawline_test_{}", uuid::Uuid::new_v4().simple());
+            sqlx::any::install_default_drivers();
+            let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&format!("{base}/test"))
+                .await
+                .expect("PostgreSQL must be running on 127.0.0.1:5432 (see README)");
+            conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .await
+                .unwrap();
+            format!("{base}/{name}")
+        }
+    }
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> TestApp {
+    // Logs only when asked for: TEST_LOG=1 cargo test
+    if std::env::var("TEST_LOG").is_ok() {
+        lawline::telemetry::init();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let wechat = MockWechat::start().await;
+    let mut settings = Settings {
+        listen: "127.0.0.1:0".into(),
+        database_url: fresh_database(backend, dir.path()).await,
+        faq_dir: faq_dir(),
+        index_dir: dir.path().join("index"),
+        admin_token: SecretString::from(ADMIN_TOKEN),
+        wechat: WechatSettings {
+            token: SecretString::from(TOKEN),
+            appid: APPID.into(),
+            appsecret: SecretString::from("test-secret"),
+            aes_key: Some(SecretString::from(AES_KEY)),
+            api_base: wechat.base.clone(),
+            ..WechatSettings::default()
+        },
+    };
+    configure(&mut settings);
+    let app = Application::build(settings).await.expect("the application builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state.clone();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        wechat,
+        state,
+        http: reqwest::Client::new(),
+        _dir: dir,
+    }
+}
+
+pub fn text_xml(openid: &str, content: &str, msg_id: i64) -> String {
+    format!(
+        "<xml><ToUserName><![CDATA[gh_test]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName><CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId></xml>"
+    )
+}
+
+pub fn event_xml(openid: &str, event: &str, key: &str, create_time: i64) -> String {
+    format!(
+        "<xml><ToUserName><![CDATA[gh_test]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName><CreateTime>{create_time}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[{event}]]></Event><EventKey><![CDATA[{key}]]></EventKey></xml>"
+    )
+}
+
+pub fn signed_query(timestamp: &str, nonce: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("signature", signature::sign(&[TOKEN, timestamp, nonce])),
+        ("timestamp", timestamp.into()),
+        ("nonce", nonce.into()),
+        ("openid", "ignored".into()),
+    ]
+}
+
+/// The reply's `Content`, or None when the body is `success`.
+pub fn reply_content(body: &str) -> Option<String> {
+    if body == "success" {
+        return None;
+    }
+    Fields::parse(body).ok()?.get("Content").map(str::to_owned)
+}
+
+impl TestApp {
+    /// Posts a plaintext delivery, signed as WeChat signs it.
+    pub async fn post_plain(&self, xml: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}/wechat", self.address))
+            .query(&signed_query("1700000000", "nonce1"))
+            .body(xml.to_owned())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Posts a plaintext text message; returns (status, reply content).
+    pub async fn say(&self, openid: &str, content: &str, msg_id: i64) -> (u16, Option<String>) {
+        let resp = self.post_plain(&text_xml(openid, content, msg_id)).await;
+        let status = resp.status().as_u16();
+        (status, reply_content(&resp.text().await.unwrap()))
+    }
+
+    /// Posts a safe-mode delivery; returns the status and the raw body.
+    pub async fn post_safe(&self, xml: &str) -> (u16, String) {
+        let key = crypto::AesKey::parse(AES_KEY).unwrap();
+        let encrypted = crypto::encrypt(&key, APPID, &[9; 16], xml);
+        let (ts, nonce) = ("1700000001", "nonce2");
+        let mut query = signed_query(ts, nonce);
+        query.push(("encrypt_type", "aes".into()));
+        query.push(("msg_signature", signature::sign(&[TOKEN, ts, nonce, &encrypted])));
+        let body = format!(
+            "<xml><ToUserName><![CDATA[gh_test]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
+        );
+        let resp = self
+            .http
+            .post(format!("{}/wechat", self.address))
+            .query(&query)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        (resp.status().as_u16(), resp.text().await.unwrap())
+    }
+
+    pub async fn count(&self, sql: &'static str) -> i64 {
+        sqlx::query_scalar::<_, i64>(sql)
+            .fetch_one(self.state.store.pool())
+            .await
+            .unwrap()
+    }
+}

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::dialog::{self, Conversation, Input};
 use crate::knowledge::Knowledge;
 use crate::store::{Direction, Store, now};
+use crate::wechat::split::{MAX_TEXT_BYTES, split_text};
 use crate::wechat::{Body, Inbound, Reply};
 
 /// Runs one inbound message through the engine and records it; returns what to say.
@@ -51,7 +52,19 @@ pub async fn process(store: &Store, kb: &Arc<Knowledge>, inbound: &Inbound) -> a
     let meta = (!outcome.events.is_empty())
         .then(|| serde_json::to_string(&outcome.events))
         .transpose()?;
-    for reply in &outcome.replies {
+    // WeChat takes at most 2048 bytes a message: long texts (guides) go as several.
+    let replies: Vec<Reply> = outcome
+        .replies
+        .into_iter()
+        .flat_map(|r| match r {
+            Reply::Text { content } => split_text(&content, MAX_TEXT_BYTES)
+                .into_iter()
+                .map(Reply::text)
+                .collect(),
+            other => vec![other],
+        })
+        .collect();
+    for reply in &replies {
         store
             .log_message(
                 who,
@@ -64,6 +77,6 @@ pub async fn process(store: &Store, kb: &Arc<Knowledge>, inbound: &Inbound) -> a
             )
             .await?;
     }
-    tracing::info!(events = ?outcome.events, replies = outcome.replies.len(), "message handled");
-    Ok(outcome.replies)
+    tracing::info!(events = ?outcome.events, replies = replies.len(), "message handled");
+    Ok(replies)
 }

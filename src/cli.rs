@@ -6,7 +6,9 @@ use secrecy::ExposeSecret;
 
 use crate::configuration::Settings;
 use crate::dialog::{self, Conversation, Input};
-use crate::knowledge::{Faq, Knowledge};
+use crate::evaluation;
+use crate::knowledge::{Faq, Knowledge, Thresholds, import};
+use crate::text::Analyzer;
 use crate::wechat::message::Fields;
 use crate::wechat::{ApiClient, crypto, signature};
 
@@ -124,12 +126,44 @@ pub async fn create_menu(settings: &Settings, file: &Path) -> anyhow::Result<()>
     Ok(())
 }
 
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum EvalMode {
+    Normal,
+    Baseline,
+    Sweep,
+}
+
 /// Runs the evaluation; prints the report (or JSON) and returns false when a gate fails.
-pub fn eval(settings: &Settings, file: &Path, json: bool, gates: &[(&str, Option<f64>)]) -> anyhow::Result<bool> {
+pub fn eval(
+    settings: &Settings,
+    file: &Path,
+    json: bool,
+    gates: &[(&str, Option<f64>)],
+    mode: EvalMode,
+) -> anyhow::Result<bool> {
     let text = std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-    let cases = crate::evaluation::parse_cases(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-    let kb = Knowledge::load(&settings.faq_dir, &settings.index_dir)?;
-    let report = crate::evaluation::evaluate(&kb, &cases);
+    let cases = evaluation::parse_cases(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let kb = match mode {
+        EvalMode::Baseline => {
+            let faq = Faq::load(&settings.faq_dir)
+                .map_err(|p| anyhow::anyhow!("{} problem(s); run `lawline check`", p.len()))?;
+            Knowledge::build_with(faq, &settings.index_dir, Analyzer::plain(), Thresholds::always_answer())?
+        }
+        _ => Knowledge::load(&settings.faq_dir, &settings.index_dir)?,
+    };
+    let searched = evaluation::search_all(&kb, &cases);
+    if mode == EvalMode::Sweep {
+        let best = evaluation::sweep(&searched, 0.9, 0.03);
+        println!("current: {:?}", kb.index().thresholds());
+        for (t, r) in best.iter().take(10) {
+            println!(
+                "top1 {:.3} recall@3 {:.3} oos {:.3} wrong {:.3} answered {:.3}  {t:?}",
+                r.top1, r.recall3, r.oos_rejection, r.wrong_answer, r.answered
+            );
+        }
+        return Ok(true);
+    }
+    let report = evaluation::score(&searched, kb.index().thresholds());
     if json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
@@ -161,4 +195,62 @@ pub fn eval(settings: &Settings, file: &Path, json: bool, gates: &[(&str, Option
         }
     }
     Ok(ok)
+}
+
+/// Public-data retrieval: lawline's analyser against plain BM25 over jieba.
+pub fn eval_public(settings: &Settings, data: &Path) -> anyhow::Result<()> {
+    let pairs = evaluation::public_pairs(data)?;
+    let faq =
+        Faq::load(&settings.faq_dir).map_err(|p| anyhow::anyhow!("{} problem(s); run `lawline check`", p.len()))?;
+    let ours = Analyzer::new(&faq.lexicon);
+    for (name, analyzer) in [("plain BM25 (jieba)", Analyzer::plain()), ("lawline analyser", ours)] {
+        let r = evaluation::public_eval(&pairs, analyzer, &settings.index_dir)?;
+        println!(
+            "{name:<20} n {}  recall@1 {:.3}  recall@5 {:.3}  MRR {:.3}",
+            r.n, r.recall1, r.recall5, r.mrr
+        );
+    }
+    Ok(())
+}
+
+/// Imports a CSV or JSONL file of questions and answers into entry files.
+pub fn import(file: &Path, out: &Path, prefix: &str, category: &str) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let is_csv = file.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    let rows = if is_csv {
+        import::read_csv(&text)
+    } else {
+        import::read_jsonl(&text)
+    }
+    .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let done = import::write_entries(&rows, out, prefix, category, &format!("import:{}", file.display()))?;
+    for (row, why) in &done.skipped {
+        println!("skipped row {row}: {why}");
+    }
+    println!(
+        "{} entries written to {}; run `lawline check`",
+        done.written.len(),
+        out.display()
+    );
+    Ok(())
+}
+
+/// Asks a running server to reload its knowledge base.
+pub async fn reload(settings: &Settings, url: &str) -> anyhow::Result<bool> {
+    let resp = reqwest::Client::new()
+        .post(format!("{}/api/admin/reload", url.trim_end_matches('/')))
+        .bearer_auth(settings.admin_token.expose_secret())
+        .send()
+        .await?;
+    let status = resp.status();
+    let body: serde_json::Value = resp.json().await.unwrap_or_default();
+    if status.is_success() {
+        println!("reloaded: {}", body["knowledge"]);
+        return Ok(true);
+    }
+    for p in body["problems"].as_array().into_iter().flatten() {
+        println!("{}", p.as_str().unwrap_or_default());
+    }
+    println!("not reloaded ({status}); the server keeps its last good knowledge base");
+    Ok(false)
 }

@@ -15,6 +15,8 @@ pub struct Settings {
     pub database_url: String,
     pub faq_dir: PathBuf,
     pub index_dir: PathBuf,
+    /// How often `faq/` is checked for edits, in milliseconds; 0 turns hot reload off.
+    pub faq_watch_ms: u64,
     /// Bearer token for the admin JSON API; empty disables it.
     pub admin_token: SecretString,
     pub wechat: WechatSettings,
@@ -44,6 +46,7 @@ impl Default for Settings {
             database_url: "sqlite://data/lawline.db".into(),
             faq_dir: "faq".into(),
             index_dir: "index".into(),
+            faq_watch_ms: 2000,
             admin_token: SecretString::from(""),
             wechat: WechatSettings::default(),
         }
@@ -97,6 +100,9 @@ impl Settings {
         }
         if let Some(v) = var("LAWLINE_INDEX_DIR") {
             self.index_dir = v.into();
+        }
+        if let Some(v) = var("LAWLINE_FAQ_WATCH_MS").and_then(|v| v.parse().ok()) {
+            self.faq_watch_ms = v;
         }
         if let Some(v) = var("LAWLINE_ADMIN_TOKEN") {
             self.admin_token = secret(v);

@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::knowledge::{Decision, Knowledge};
+use crate::knowledge::{Decision, Entry, Hit, Knowledge, SearchIndex, Thresholds, decide};
+use crate::text::Analyzer;
 
 /// One labelled query: `expect` is an entry id, or `none` for out-of-scope.
 #[derive(Debug, Clone, Deserialize)]
@@ -48,23 +49,50 @@ pub fn parse_cases(jsonl: &str) -> Result<Vec<Case>, String> {
         .collect()
 }
 
+/// Each case with the ranked hits the search gave it (ids, best first) and the hits themselves.
+pub struct Searched {
+    pub case: Case,
+    pub hits: Vec<Hit>,
+    pub ids: Vec<String>,
+}
+
+/// Runs every case through the search once.
+pub fn search_all(kb: &Knowledge, cases: &[Case]) -> Vec<Searched> {
+    cases
+        .iter()
+        .map(|case| {
+            let hits = kb.search(&case.q, 10).hits;
+            let ids = hits.iter().map(|h| kb.entries[h.entry].id.clone()).collect();
+            Searched {
+                case: case.clone(),
+                hits,
+                ids,
+            }
+        })
+        .collect()
+}
+
 pub fn evaluate(kb: &Knowledge, cases: &[Case]) -> Report {
+    score(&search_all(kb, cases), kb.index().thresholds())
+}
+
+/// The metrics of searched cases under the given decision thresholds.
+pub fn score(searched: &[Searched], thresholds: &Thresholds) -> Report {
     let (mut top1, mut recall3, mut rr, mut rejected, mut wrong, mut answered) =
         (0usize, 0usize, 0.0f64, 0usize, 0usize, 0usize);
     let mut misses = Vec::new();
     let (mut n_in, mut n_out) = (0usize, 0usize);
-    for case in cases {
-        let found = kb.search(&case.q, 10);
-        let ids: Vec<String> = found.hits.iter().map(|h| kb.entries[h.entry].id.clone()).collect();
+    for Searched { case, hits, ids } in searched {
+        let decision = decide(hits, thresholds);
         let miss = || Miss {
             q: case.q.clone(),
             expect: case.expect.clone(),
             got: ids.iter().take(3).cloned().collect(),
-            decision: found.decision,
+            decision,
         };
         if case.expect == "none" {
             n_out += 1;
-            if found.decision == Decision::Unknown {
+            if decision == Decision::Unknown {
                 rejected += 1;
             } else {
                 misses.push(miss());
@@ -73,7 +101,7 @@ pub fn evaluate(kb: &Knowledge, cases: &[Case]) -> Report {
         }
         n_in += 1;
         let rank = ids.iter().position(|id| *id == case.expect);
-        let known = found.decision != Decision::Unknown;
+        let known = decision != Decision::Unknown;
         if known && rank == Some(0) {
             top1 += 1;
         } else {
@@ -85,7 +113,7 @@ pub fn evaluate(kb: &Knowledge, cases: &[Case]) -> Report {
         if let Some(r) = rank.filter(|_| known) {
             rr += 1.0 / (r as f64 + 1.0);
         }
-        if found.decision == Decision::Answer {
+        if decision == Decision::Answer {
             answered += 1;
             if rank != Some(0) {
                 wrong += 1;
@@ -100,9 +128,136 @@ pub fn evaluate(kb: &Knowledge, cases: &[Case]) -> Report {
         oos_rejection: share(rejected, n_out),
         wrong_answer: share(wrong, n_in),
         answered: share(answered, n_in),
-        n: cases.len(),
+        n: searched.len(),
         n_in_scope: n_in,
         n_out_of_scope: n_out,
         misses,
     }
+}
+
+/// Tries a grid of thresholds and returns them with their reports, best first: the most
+/// top-1 hits among settings that reject at least `min_oos` of out-of-scope questions and
+/// answer wrongly at most `max_wrong` of in-scope ones.
+pub fn sweep(searched: &[Searched], min_oos: f64, max_wrong: f64) -> Vec<(Thresholds, Report)> {
+    let steps = |from: f32, to: f32, step: f32| {
+        let n = ((to - from) / step).round() as usize;
+        (0..=n).map(move |i| from + step * i as f32)
+    };
+    let mut results = Vec::new();
+    for answer_coverage in steps(0.4, 0.9, 0.05) {
+        for suggest_coverage in steps(0.2, 0.7, 0.05) {
+            for answer_margin in [0.6, 0.7, 0.8, 0.9] {
+                for coverage_lead in [0.1, 0.15, 0.2, 0.3] {
+                    let t = Thresholds {
+                        answer_coverage,
+                        suggest_coverage,
+                        answer_margin,
+                        coverage_lead,
+                    };
+                    let r = score(searched, &t);
+                    if r.oos_rejection >= min_oos && r.wrong_answer <= max_wrong {
+                        results.push((t, r));
+                    }
+                }
+            }
+        }
+    }
+    results.sort_by(|a, b| {
+        (b.1.top1 + b.1.recall3 + b.1.answered * 0.5).total_cmp(&(a.1.top1 + a.1.recall3 + a.1.answered * 0.5))
+    });
+    results
+}
+
+/// Retrieval on the public legal Q&A data (LeCoQA and LawBench 3-8): the answers are the
+/// documents, each question is a query whose right document is its own answer.
+pub struct PublicReport {
+    pub n: usize,
+    pub recall1: f64,
+    pub recall5: f64,
+    pub mrr: f64,
+}
+
+/// (question, answer) pairs from `dir` (the shared legal-qa folder).
+pub fn public_pairs(dir: &std::path::Path) -> anyhow::Result<Vec<(String, String)>> {
+    let mut pairs = Vec::new();
+    let lecoqa: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
+        dir.join("raw/oneal2000__LeCoQA/data/queries.json"),
+    )?)?;
+    for item in lecoqa.as_array().into_iter().flatten() {
+        if let (Some(q), Some(a)) = (item["问题"].as_str(), item["答案文本"].as_str())
+            && a.chars().count() > 20
+        {
+            pairs.push((q.to_owned(), strip_markup(a)));
+        }
+    }
+    let lawbench: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
+        dir.join("raw/open-compass__LawBench/data/zero_shot/3-8.json"),
+    )?)?;
+    for item in lawbench.as_array().into_iter().flatten() {
+        if let (Some(q), Some(a)) = (item["question"].as_str(), item["answer"].as_str()) {
+            let a = strip_markup(a);
+            pairs.push((
+                q.to_owned(),
+                a.trim_start_matches("回答:").trim_start_matches("回答：").to_owned(),
+            ));
+        }
+    }
+    Ok(pairs)
+}
+
+fn strip_markup(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut in_tag = false;
+    for c in s.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&nbsp;", " ")
+        .replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+}
+
+/// Ranks every answer for every question with `analyzer`; reports recall@1, recall@5 and MRR.
+pub fn public_eval(
+    pairs: &[(String, String)],
+    analyzer: Analyzer,
+    index_dir: &std::path::Path,
+) -> anyhow::Result<PublicReport> {
+    let entries: Vec<Entry> = pairs
+        .iter()
+        .enumerate()
+        .map(|(i, (_, a))| Entry {
+            id: format!("doc-{i}"),
+            category: String::new(),
+            question: String::new(),
+            similar: vec![],
+            keywords: vec![],
+            answer: a.clone(),
+            source: Some("public".into()),
+            file: String::new(),
+            similar_line: 0,
+        })
+        .collect();
+    let index = SearchIndex::build(&entries, analyzer, index_dir)?;
+    let (mut r1, mut r5, mut rr) = (0usize, 0usize, 0.0f64);
+    for (i, (q, _)) in pairs.iter().enumerate() {
+        let found = index.search(q, 10)?;
+        if let Some(rank) = found.hits.iter().position(|h| h.entry == i) {
+            r1 += usize::from(rank == 0);
+            r5 += usize::from(rank < 5);
+            rr += 1.0 / (rank as f64 + 1.0);
+        }
+    }
+    let n = pairs.len().max(1) as f64;
+    Ok(PublicReport {
+        n: pairs.len(),
+        recall1: r1 as f64 / n,
+        recall5: r5 as f64 / n,
+        mrr: rr / n,
+    })
 }

@@ -8,6 +8,7 @@ pub mod domain;
 pub mod evaluation;
 pub mod knowledge;
 pub mod outbox;
+pub mod reload;
 pub mod routes;
 pub mod startup;
 pub mod store;

@@ -55,6 +55,36 @@ enum Command {
         /// Exit 1 when the out-of-scope rejection rate is below this share.
         #[arg(long)]
         min_oos_rejection: Option<f64>,
+        /// Evaluate plain BM25 over jieba (no normalisation, synonyms, pinyin or thresholds).
+        #[arg(long)]
+        baseline: bool,
+        /// Try a grid of decision thresholds and print the best settings.
+        #[arg(long)]
+        sweep: bool,
+    },
+    /// Retrieval on the public legal Q&A data (LeCoQA, LawBench 3-8): index the answers, query
+    /// with the questions; recall@1/@5 and MRR for lawline's analyser and for plain BM25.
+    EvalPublic {
+        #[arg(long, default_value = "../shared/data/legal-qa")]
+        data: PathBuf,
+    },
+    /// Import a question/answer set (CSV with a header row, or JSON lines) as entry files.
+    Import {
+        file: PathBuf,
+        /// Folder for the new entry files.
+        #[arg(long, default_value = "faq/entries/imported")]
+        out: PathBuf,
+        /// Id prefix of the new entries.
+        #[arg(long, default_value = "imported")]
+        prefix: String,
+        /// Category of rows that have none.
+        #[arg(long, default_value = "常见问题")]
+        category: String,
+    },
+    /// Ask a running server to reload faq/ now; prints the result or every problem.
+    Reload {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
     },
     /// WeChat's custom menu.
     Menu {
@@ -101,13 +131,32 @@ async fn main() -> ExitCode {
                 min_top1,
                 min_recall3,
                 min_oos_rejection,
+                baseline,
+                sweep,
             } => {
                 let gates = [
                     ("top1", min_top1),
                     ("recall3", min_recall3),
                     ("oos_rejection", min_oos_rejection),
                 ];
-                if !cli::eval(&settings, &file, json, &gates)? {
+                let mode = match (baseline, sweep) {
+                    (true, _) => cli::EvalMode::Baseline,
+                    (_, true) => cli::EvalMode::Sweep,
+                    _ => cli::EvalMode::Normal,
+                };
+                if !cli::eval(&settings, &file, json, &gates, mode)? {
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+            Command::EvalPublic { data } => cli::eval_public(&settings, &data)?,
+            Command::Import {
+                file,
+                out,
+                prefix,
+                category,
+            } => cli::import(&file, &out, &prefix, &category)?,
+            Command::Reload { url } => {
+                if !cli::reload(&settings, &url).await? {
                     return Ok(ExitCode::FAILURE);
                 }
             }

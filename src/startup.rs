@@ -3,7 +3,7 @@
 //! outbox worker.
 
 use std::net::TcpListener;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
@@ -13,6 +13,7 @@ use crate::configuration::Settings;
 use crate::domain::{MsgKey, OpenId};
 use crate::knowledge::Knowledge;
 use crate::outbox::{self, Wakeup};
+use crate::reload::{self, ReloadStatus};
 use crate::routes;
 use crate::store::{Store, now};
 use crate::wechat::{ApiClient, Reply, crypto::AesKey};
@@ -29,6 +30,7 @@ pub struct AppState {
     /// Current EncodingAESKey first, then the previous one during a rotation.
     pub aes_keys: Vec<AesKey>,
     pub wakeup: Wakeup,
+    pub reload_status: Mutex<ReloadStatus>,
 }
 
 impl AppState {
@@ -41,10 +43,12 @@ impl AppState {
         *self.knowledge.write().expect("knowledge lock poisoned") = Arc::new(kb);
     }
 
-    /// Queues replies for the customer-service API and wakes the worker.
-    pub async fn enqueue(&self, to: &OpenId, replies: &[Reply]) -> anyhow::Result<()> {
+    /// Queues replies for the customer-service API, due after `delay_secs`, and wakes the worker.
+    pub async fn enqueue(&self, to: &OpenId, replies: &[Reply], delay_secs: i64) -> anyhow::Result<()> {
         for reply in replies {
-            self.store.enqueue(to, &serde_json::to_string(reply)?, now()).await?;
+            self.store
+                .enqueue(to, &serde_json::to_string(reply)?, now() + delay_secs)
+                .await?;
         }
         if !replies.is_empty() {
             self.wakeup.wake();
@@ -54,7 +58,7 @@ impl AppState {
 
     /// An answer that missed the passive-reply deadline: queue it and mark the delivery.
     pub async fn defer(&self, to: &OpenId, key: &MsgKey, replies: &[Reply]) -> anyhow::Result<()> {
-        self.enqueue(to, replies).await?;
+        self.enqueue(to, replies, 0).await?;
         self.store.finish_delivery(key, None, now()).await?;
         Ok(())
     }
@@ -98,6 +102,12 @@ impl Application {
         }
         tokio::spawn(prune_deliveries(store.clone()));
 
+        let reload_status = Mutex::new(ReloadStatus {
+            entries: kb.entries.len(),
+            guides: kb.guides.len(),
+            loaded_at: now(),
+            problems: vec![],
+        });
         let listener = TcpListener::bind(&settings.listen)?;
         let port = listener.local_addr()?.port();
         let state = web::Data::new(AppState {
@@ -107,7 +117,12 @@ impl Application {
             client,
             aes_keys,
             wakeup,
+            reload_status,
         });
+        if state.settings.faq_watch_ms > 0 {
+            let every = std::time::Duration::from_millis(state.settings.faq_watch_ms);
+            tokio::spawn(reload::watch(state.clone(), every));
+        }
         let server = run(listener, state.clone())?;
         Ok(Application { port, server, state })
     }
@@ -132,6 +147,8 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result<Ser
             .route("/wechat", web::get().to(routes::wechat::verify))
             .route("/wechat", web::post().to(routes::wechat::receive))
             .route("/api/admin/search", web::get().to(routes::admin::search))
+            .route("/api/admin/status", web::get().to(routes::admin::status))
+            .route("/api/admin/reload", web::post().to(routes::admin::reload))
     })
     .listen(listener)?
     .run();

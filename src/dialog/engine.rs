@@ -44,6 +44,7 @@ impl Input {
 pub enum Choice {
     Entry(String),
     MenuItem(usize),
+    Guide(String),
 }
 
 /// The state kept between messages of one resident.
@@ -62,6 +63,7 @@ pub struct Conversation {
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     Answered { entry: String },
+    Guide { guide: String },
     Suggested { entries: Vec<String> },
     NotKnown,
     Welcomed,
@@ -129,6 +131,7 @@ fn on_text(previous: &Conversation, base: Conversation, text: &str, kb: &Knowled
         return match choice {
             Some(Choice::Entry(id)) => answer(base, &id, kb),
             Some(Choice::MenuItem(i)) => menu_item(base, i, kb),
+            Some(Choice::Guide(id)) => guide(base, &id, kb),
             None if previous.choices.is_empty() => menu(base, kb),
             None => {
                 let n = previous.choices.len();
@@ -139,6 +142,19 @@ fn on_text(previous: &Conversation, base: Conversation, text: &str, kb: &Knowled
                 .say(format!("请回复 1 到 {n} 之间的数字。"))
             }
         };
+    }
+    let compact: String = norm.chars().filter(|c| !c.is_whitespace()).collect();
+    if let Some(rest) = compact
+        .strip_prefix("办事指南")
+        .or_else(|| compact.strip_prefix("指南"))
+    {
+        return match kb.guide_mentioned(rest) {
+            Some(g) => guide(base, &g.id.clone(), kb),
+            None => guide_list(base, kb),
+        };
+    }
+    if let Some(g) = kb.guide_named(&compact) {
+        return guide(base, &g.id.clone(), kb);
     }
     let intents = &kb.bot.intents;
     if matches_phrase(&norm, &intents.menu) {
@@ -207,11 +223,13 @@ fn answer(base: Conversation, id: &str, kb: &Knowledge) -> Outcome {
     let Some(entry) = kb.entry(id) else {
         return Outcome::new(base).say(kb.bot.unknown.clone()).event(Event::NotKnown);
     };
-    let text = if kb.bot.answer_footer.is_empty() {
-        entry.answer.clone()
-    } else {
-        format!("{}\n\n{}", entry.answer, kb.bot.answer_footer)
-    };
+    let mut text = entry.answer.clone();
+    if let Some(g) = kb.guide_for_entry(&entry.id).filter(|_| !kb.bot.guide_hint.is_empty()) {
+        text = format!("{text}\n\n{}", kb.bot.guide_hint.replace("{name}", &g.name));
+    }
+    if !kb.bot.answer_footer.is_empty() {
+        text = format!("{text}\n\n{}", kb.bot.answer_footer);
+    }
     Outcome::new(Conversation {
         last_entry: Some(entry.id.clone()),
         ..base
@@ -220,6 +238,26 @@ fn answer(base: Conversation, id: &str, kb: &Knowledge) -> Outcome {
     .event(Event::Answered {
         entry: entry.id.clone(),
     })
+}
+
+fn guide(base: Conversation, id: &str, kb: &Knowledge) -> Outcome {
+    match kb.guides.iter().find(|g| g.id == id) {
+        Some(g) => Outcome::new(base)
+            .say(g.text())
+            .event(Event::Guide { guide: g.id.clone() }),
+        None => guide_list(base, kb),
+    }
+}
+
+fn guide_list(base: Conversation, kb: &Knowledge) -> Outcome {
+    let list: Vec<String> = kb
+        .guides
+        .iter()
+        .enumerate()
+        .map(|(i, g)| format!("{}. {}", i + 1, g.title))
+        .collect();
+    let choices = kb.guides.iter().map(|g| Choice::Guide(g.id.clone())).collect();
+    Outcome::new(Conversation { choices, ..base }).say(format!("{}\n{}", kb.bot.guides_intro, list.join("\n")))
 }
 
 fn menu_choices(kb: &Knowledge) -> Vec<Choice> {
@@ -308,7 +346,11 @@ mod tests {
     fn a_clear_question_is_answered_with_the_entry_and_footer() {
         let o = say(&Conversation::default(), "我想申请法律援助，要带什么材料");
         let entry = kb().entry("legal-aid.materials").unwrap();
-        assert_eq!(only_text(&o), format!("{}\n\n{}", entry.answer, kb().bot.answer_footer));
+        let hint = kb().bot.guide_hint.replace("{name}", "法律援助");
+        assert_eq!(
+            only_text(&o),
+            format!("{}\n\n{hint}\n\n{}", entry.answer, kb().bot.answer_footer)
+        );
         assert_eq!(
             o.events,
             vec![Event::Answered {
@@ -388,6 +430,56 @@ mod tests {
         let gone = handle(&busy, &Input::Unsubscribe, kb());
         assert!(gone.replies.is_empty());
         assert_eq!(gone.conversation, Conversation::default());
+    }
+
+    #[test]
+    fn guides_by_name_by_list_and_from_an_answer() {
+        let c = Conversation::default();
+        let g = say(&c, "指南 法律援助");
+        assert_eq!(
+            g.events,
+            vec![Event::Guide {
+                guide: "legal-aid".into()
+            }]
+        );
+        let text = only_text(&g);
+        assert!(
+            text.starts_with("法律援助申请办事指南") && text.contains("【申请材料】"),
+            "{text}"
+        );
+        assert_eq!(say(&c, "法援指南").events, g.events, "an alias names the guide");
+        let list = say(&c, "指南");
+        assert_eq!(list.conversation.choices.len(), kb().guides.len());
+        let second = say(&list.conversation, "2");
+        assert_eq!(
+            second.events,
+            vec![Event::Guide {
+                guide: kb().guides[1].id.clone()
+            }]
+        );
+        let answer = say(&c, "我想申请法律援助，要带什么材料");
+        assert!(
+            only_text(&answer).contains("回复“指南 法律援助”"),
+            "{}",
+            only_text(&answer)
+        );
+    }
+
+    #[test]
+    fn typed_pinyin_and_voice_typos_find_the_entry() {
+        let c = Conversation::default();
+        for (q, id) in [
+            ("gongsi bu fa gongzi zenme ban", "labour.wage-arrears"),
+            ("我想申请法律援组要带啥材料", "legal-aid.materials"),
+        ] {
+            let o = say(&c, q);
+            let ok = o.events.iter().any(|e| match e {
+                Event::Answered { entry } => entry == id,
+                Event::Suggested { entries } => entries.iter().any(|e| e == id),
+                _ => false,
+            });
+            assert!(ok, "{q}: {:?}", o.events);
+        }
     }
 
     #[test]

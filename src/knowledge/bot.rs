@@ -50,6 +50,12 @@ pub struct BotTexts {
     pub suggest_outro: String,
     /// For images, video, links, and voice without recognised text.
     pub unsupported: String,
+    /// Under an answer that has a service guide; `{name}` is the guide's name.
+    #[serde(default)]
+    pub guide_hint: String,
+    /// Heads the numbered list of guides ("指南" alone).
+    #[serde(default)]
+    pub guides_intro: String,
     /// After an answer, a short line inviting the next question.
     #[serde(default)]
     pub answer_footer: String,
@@ -86,6 +92,8 @@ impl BotTexts {
         render("suggest_outro", &mut bot.suggest_outro);
         render("unsupported", &mut bot.unsupported);
         render("answer_footer", &mut bot.answer_footer);
+        render("guide_hint", &mut bot.guide_hint);
+        render("guides_intro", &mut bot.guides_intro);
         for item in &mut bot.menu {
             if let Some(reply) = item.reply.as_mut() {
                 render("menu reply", reply);

@@ -8,6 +8,8 @@ use super::directory::Directory;
 /// Longest answer, in characters, that fits one WeChat message comfortably.
 pub const MAX_ANSWER_CHARS: usize = 600;
 pub const MIN_SIMILAR: usize = 5;
+/// Imported answers are sent as up to three messages.
+pub const MAX_IMPORTED_ANSWER_CHARS: usize = 1800;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
@@ -18,6 +20,9 @@ pub struct Entry {
     pub keywords: Vec<String>,
     /// The answer with directory placeholders filled in.
     pub answer: String,
+    /// Where an imported entry came from; imported entries may lack similar questions and
+    /// carry longer answers (sent as several messages).
+    pub source: Option<String>,
     pub file: String,
     /// Line of the first similar question, for problem reports.
     pub similar_line: usize,
@@ -32,6 +37,8 @@ struct FrontMatter {
     similar: Vec<String>,
     #[serde(default)]
     keywords: Vec<String>,
+    #[serde(default)]
+    source: Option<String>,
 }
 
 fn valid_id(id: &str) -> bool {
@@ -81,7 +88,13 @@ impl Entry {
             .map(|s| s.trim().to_owned())
             .filter(|s| !s.is_empty())
             .collect();
-        if similar.len() < MIN_SIMILAR {
+        let imported = fm.source.is_some();
+        let max_chars = if imported {
+            MAX_IMPORTED_ANSWER_CHARS
+        } else {
+            MAX_ANSWER_CHARS
+        };
+        if similar.len() < MIN_SIMILAR && !imported {
             problems.push(Problem::new(
                 file,
                 line_of("similar"),
@@ -103,9 +116,9 @@ impl Entry {
         };
         if body.is_empty() {
             problems.push(Problem::new(file, body_line, "the answer is empty"));
-        } else if answer.chars().count() > MAX_ANSWER_CHARS {
+        } else if answer.chars().count() > max_chars {
             problems.push(Problem::new(file, body_line, format!(
-                "the answer is {} characters with placeholders filled; at most {MAX_ANSWER_CHARS} fit a message (move detail to a service guide)",
+                "the answer is {} characters with placeholders filled; at most {max_chars} fit (move detail to a service guide)",
                 answer.chars().count()
             )));
         }
@@ -119,10 +132,28 @@ impl Entry {
             similar,
             keywords: fm.keywords,
             answer,
+            source: fm.source,
             file: file.to_owned(),
             similar_line: line_of("similar"),
         })
     }
+}
+
+/// (front matter, body, the body's first line number) of a `+++`-fronted file.
+pub(crate) fn split_front_matter<'a>(file: &str, source: &'a str) -> Result<(&'a str, &'a str, usize), Vec<Problem>> {
+    let problem = |msg: &str| vec![Problem::new(file, 1, msg)];
+    let source = source.strip_prefix('\u{feff}').unwrap_or(source);
+    let Some(rest) = source.strip_prefix("+++\n").or_else(|| source.strip_prefix("+++\r\n")) else {
+        return Err(problem("the file must start with a `+++` line (front matter)"));
+    };
+    let Some(end) = rest.find("\n+++") else {
+        return Err(problem("the front matter is not closed by a `+++` line"));
+    };
+    let front = &rest[..end + 1];
+    let after = &rest[end + 4..];
+    let skipped = after.len() - after.trim_start_matches(['\r', '\n']).len();
+    let body_line = 2 + front.matches('\n').count() + after[..skipped].matches('\n').count();
+    Ok((front, after.trim_start_matches(['\r', '\n']).trim_end(), body_line))
 }
 
 fn line_in(text: &str, needle: &str) -> usize {

@@ -4,6 +4,8 @@
 mod bot;
 mod directory;
 mod entry;
+mod guide;
+pub mod import;
 mod problem;
 mod search;
 
@@ -13,8 +15,9 @@ use std::path::{Path, PathBuf};
 pub use bot::{BotTexts, MenuItem};
 pub use directory::{Directory, Town, Village};
 pub use entry::{Entry, MAX_ANSWER_CHARS};
+pub use guide::{Guide, MAX_GUIDE_CHARS};
 pub use problem::Problem;
-pub use search::{Decision, Found, Hit, SearchIndex, Thresholds};
+pub use search::{Decision, Found, Hit, SearchIndex, Thresholds, decide};
 
 use crate::text::{Analyzer, Lexicon, normalize};
 
@@ -29,6 +32,7 @@ pub enum LoadError {
 /// Everything read from `faq/`, validated, before the index is built.
 pub struct Faq {
     pub entries: Vec<Entry>,
+    pub guides: Vec<Guide>,
     pub directory: Directory,
     pub bot: BotTexts,
     pub lexicon: Lexicon,
@@ -72,6 +76,16 @@ impl Faq {
         }
         cross_check(&entries, &mut problems);
 
+        let mut guides = Vec::new();
+        for path in files_under(&dir.join("guides"), "md") {
+            if let Some(src) = read(&path, &mut problems)
+                && let Some(g) = collect(Guide::parse(&rel(&path), &src, &directory), &mut problems)
+            {
+                guides.push(g);
+            }
+        }
+        check_guides(&guides, &entries, &mut problems);
+
         let bot_path = dir.join("bot.toml");
         let bot = read(&bot_path, &mut problems)
             .and_then(|src| collect(BotTexts::parse(&rel(&bot_path), &src, &directory), &mut problems));
@@ -92,6 +106,7 @@ impl Faq {
         match bot {
             Some(bot) if problems.is_empty() => Ok(Faq {
                 entries,
+                guides,
                 directory,
                 bot,
                 lexicon,
@@ -132,6 +147,40 @@ fn cross_check(entries: &[Entry], problems: &mut Vec<Problem>) {
     }
 }
 
+/// Guide ids and names unique, the entries they name existing, each entry under one guide.
+fn check_guides(guides: &[Guide], entries: &[Entry], problems: &mut Vec<Problem>) {
+    let mut seen: HashMap<String, &Guide> = HashMap::new();
+    let mut pointed: HashMap<&str, &Guide> = HashMap::new();
+    for g in guides {
+        for key in [g.id.clone(), normalize(&g.name)] {
+            if let Some(other) = seen.insert(key.clone(), g) {
+                problems.push(Problem::new(
+                    &g.file,
+                    2,
+                    format!("guide id or name {key:?} is also used by {}", other.file),
+                ));
+            }
+        }
+        for id in &g.entries {
+            if !entries.iter().any(|e| &e.id == id) {
+                problems.push(Problem::new(&g.file, 2, format!("unknown entry {id:?} in `entries`")));
+            }
+            if let Some(other) = pointed.insert(id, g) {
+                problems.push(Problem::new(
+                    &g.file,
+                    2,
+                    format!("entry {id:?} already points to guide {}", other.id),
+                ));
+            }
+        }
+    }
+}
+
+/// Normalised, without spaces: how names are compared.
+fn compact(s: &str) -> String {
+    normalize(s).replace(' ', "")
+}
+
 /// Files with the given extension below `dir`, sorted, recursively.
 fn files_under(dir: &Path, ext: &str) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -154,6 +203,7 @@ fn files_under(dir: &Path, ext: &str) -> Vec<PathBuf> {
 /// The loaded knowledge base with its search index; read-only once built.
 pub struct Knowledge {
     pub entries: Vec<Entry>,
+    pub guides: Vec<Guide>,
     by_id: HashMap<String, usize>,
     pub directory: Directory,
     pub bot: BotTexts,
@@ -168,10 +218,21 @@ impl Knowledge {
 
     pub fn build(faq: Faq, index_dir: &Path) -> anyhow::Result<Knowledge> {
         let analyzer = Analyzer::new(&faq.lexicon);
-        let index = SearchIndex::build(&faq.entries, analyzer, index_dir)?;
+        Knowledge::build_with(faq, index_dir, analyzer, Thresholds::default())
+    }
+
+    /// Builds with another analyser and thresholds (the plain BM25 baseline uses this).
+    pub fn build_with(
+        faq: Faq,
+        index_dir: &Path,
+        analyzer: Analyzer,
+        thresholds: Thresholds,
+    ) -> anyhow::Result<Knowledge> {
+        let index = SearchIndex::build(&faq.entries, analyzer, index_dir)?.with_thresholds(thresholds);
         let by_id = faq.entries.iter().enumerate().map(|(i, e)| (e.id.clone(), i)).collect();
         Ok(Knowledge {
             entries: faq.entries,
+            guides: faq.guides,
             by_id,
             directory: faq.directory,
             bot: faq.bot,
@@ -181,6 +242,30 @@ impl Knowledge {
 
     pub fn entry(&self, id: &str) -> Option<&Entry> {
         self.by_id.get(id).map(|&i| &self.entries[i])
+    }
+
+    /// The guide an entry's answer points to.
+    pub fn guide_for_entry(&self, entry: &str) -> Option<&Guide> {
+        self.guides.iter().find(|g| g.entries.iter().any(|e| e == entry))
+    }
+
+    /// The guide a resident names exactly: its name, title, id or one of its aliases.
+    pub fn guide_named(&self, words: &str) -> Option<&Guide> {
+        let asked = compact(words);
+        (!asked.is_empty()).then_some(())?;
+        self.guides.iter().find(|g| {
+            [&g.name, &g.title, &g.id]
+                .into_iter()
+                .chain(&g.aliases)
+                .any(|n| compact(n) == asked)
+        })
+    }
+
+    /// The guide whose name the words contain ("指南 法律援助的").
+    pub fn guide_mentioned(&self, words: &str) -> Option<&Guide> {
+        let asked = compact(words);
+        self.guide_named(words)
+            .or_else(|| self.guides.iter().find(|g| asked.contains(&compact(&g.name))))
     }
 
     pub fn index(&self) -> &SearchIndex {

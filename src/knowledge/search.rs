@@ -52,7 +52,7 @@ pub enum Decision {
 }
 
 /// Where the decision falls; calibrated on the development set (see docs/retrieval.md).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Thresholds {
     pub answer_coverage: f32,
     pub suggest_coverage: f32,
@@ -60,6 +60,18 @@ pub struct Thresholds {
     pub answer_margin: f32,
     /// …or cover this much more of the question than the runner-up.
     pub coverage_lead: f32,
+}
+
+impl Thresholds {
+    /// Plain BM25 as a baseline: the best hit is always the answer.
+    pub fn always_answer() -> Self {
+        Thresholds {
+            answer_coverage: 0.0,
+            suggest_coverage: 0.0,
+            answer_margin: f32::INFINITY,
+            coverage_lead: 0.0,
+        }
+    }
 }
 
 impl Default for Thresholds {
@@ -155,6 +167,7 @@ impl SearchIndex {
         }
         writer.commit()?;
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        let analyzer = analyzer.with_vocabulary(&df);
         let n = docs.len() as f32;
         let idf = df
             .into_iter()
@@ -251,33 +264,37 @@ impl SearchIndex {
             .collect();
         hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.entry.cmp(&b.entry)));
         hits.truncate(limit.max(3));
-        let decision = self.decide(&hits);
+        let decision = decide(&hits, &self.thresholds);
         hits.truncate(limit);
         Ok(Found { decision, hits })
     }
 
-    fn decide(&self, hits: &[Hit]) -> Decision {
-        let t = &self.thresholds;
-        let Some(first) = hits.first() else {
-            return Decision::Unknown;
-        };
-        // The best must stand out from the runner-up, by score or by how much it covers.
-        let clear_lead = hits.get(1).is_none_or(|second| {
-            second.score < first.score * t.answer_margin || first.coverage - second.coverage >= t.coverage_lead
-        });
-        if first.coverage >= t.answer_coverage && clear_lead {
-            Decision::Answer
-        } else if hits.iter().take(3).any(|h| h.coverage >= t.suggest_coverage) {
-            Decision::Suggest
-        } else {
-            Decision::Unknown
-        }
+    pub fn thresholds(&self) -> &Thresholds {
+        &self.thresholds
     }
 
     /// Candidates worth offering as a numbered choice.
     pub fn suggestions<'a>(&self, found: &'a Found) -> impl Iterator<Item = &'a Hit> {
         let floor = self.thresholds.suggest_coverage * 0.8;
         found.hits.iter().take(3).filter(move |h| h.coverage >= floor)
+    }
+}
+
+/// Answer, suggest or "not known", from the ranked hits.
+pub fn decide(hits: &[Hit], t: &Thresholds) -> Decision {
+    let Some(first) = hits.first() else {
+        return Decision::Unknown;
+    };
+    // The best must stand out from the runner-up, by score or by how much it covers.
+    let clear_lead = hits.get(1).is_none_or(|second| {
+        second.score < first.score * t.answer_margin || first.coverage - second.coverage >= t.coverage_lead
+    });
+    if first.coverage >= t.answer_coverage && clear_lead {
+        Decision::Answer
+    } else if hits.iter().take(3).any(|h| h.coverage >= t.suggest_coverage) {
+        Decision::Suggest
+    } else {
+        Decision::Unknown
     }
 }
 

@@ -53,3 +53,34 @@ pub async fn search(req: HttpRequest, state: web::Data<AppState>, query: web::Qu
         .collect();
     HttpResponse::Ok().json(json!({"decision": found.decision, "hits": hits}))
 }
+
+/// The knowledge base's state (entries, last load, problems of a failed reload) and the outbox.
+pub async fn status(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if !authorized(&req, &state) {
+        return unauthorized();
+    }
+    let knowledge = state.reload_status.lock().expect("status lock").clone();
+    let outbox: serde_json::Map<String, serde_json::Value> = match state.store.outbox_counts().await {
+        Ok(counts) => counts.into_iter().map(|(k, n)| (k, json!(n))).collect(),
+        Err(e) => {
+            tracing::error!(error = %e, "outbox counts unavailable");
+            serde_json::Map::new()
+        }
+    };
+    HttpResponse::Ok().json(json!({"knowledge": knowledge, "outbox": outbox}))
+}
+
+/// Reloads `faq/` now: 200 with the new counts, or 422 with every problem (the old knowledge
+/// base keeps serving).
+pub async fn reload(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if !authorized(&req, &state) {
+        return unauthorized();
+    }
+    match crate::reload::reload(&state).await {
+        Ok(status) => HttpResponse::Ok().json(json!({"status": "ok", "knowledge": status})),
+        Err(problems) => HttpResponse::UnprocessableEntity().json(json!({
+            "status": "invalid",
+            "problems": problems.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        })),
+    }
+}

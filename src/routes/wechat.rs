@@ -17,6 +17,9 @@ use crate::store::{Claim, now};
 use crate::wechat::message::Fields;
 use crate::wechat::{Inbound, Reply, crypto, reply, signature};
 
+/// How long messages after the passive reply wait, so that they arrive in order.
+const FOLLOW_UP_DELAY_SECS: i64 = 1;
+
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
     #[error("invalid signature")]
@@ -213,8 +216,9 @@ async fn reply_for(state: &web::Data<AppState>, inbound: Inbound) -> Result<Opti
     let mut replies = replies.into_iter();
     let first = replies.next();
     let rest: Vec<Reply> = replies.collect();
-    // A passive reply carries one message; any further ones follow by the outbox.
-    state.enqueue(&openid, &rest).await?;
+    // A passive reply carries one message; the others follow by the outbox, a moment later so
+    // that they arrive after it.
+    state.enqueue(&openid, &rest, FOLLOW_UP_DELAY_SECS).await?;
     let stored = first
         .as_ref()
         .map(serde_json::to_string)

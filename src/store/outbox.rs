@@ -38,11 +38,13 @@ pub struct OutboxItem {
 }
 
 impl Store {
-    pub async fn enqueue(&self, openid: &OpenId, payload: &str, now: i64) -> sqlx::Result<()> {
-        sqlx::query("INSERT INTO outbox (openid, payload, status, next_attempt_at, created_at) VALUES ($1, $2, 'pending', $3, $3)")
+    /// Queues a message, due at `due` (Unix seconds).
+    pub async fn enqueue(&self, openid: &OpenId, payload: &str, due: i64) -> sqlx::Result<()> {
+        sqlx::query("INSERT INTO outbox (openid, payload, status, next_attempt_at, created_at) VALUES ($1, $2, 'pending', $3, $4)")
             .bind(openid.as_str())
             .bind(payload)
-            .bind(now)
+            .bind(due)
+            .bind(super::now())
             .execute(&self.pool)
             .await?;
         Ok(())

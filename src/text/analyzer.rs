@@ -9,6 +9,7 @@ use std::sync::{Arc, OnceLock};
 use jieba_rs::Jieba;
 
 use super::normalize::normalize;
+use super::pinyin;
 
 /// The base jieba dictionary is large (~25 MB, ~100 ms to load): one per process.
 fn base_jieba() -> &'static Jieba {
@@ -104,7 +105,16 @@ pub struct Analyzer {
     jieba: Arc<Jieba>,
     stopwords: Arc<HashSet<String>>,
     synonyms: Arc<HashMap<String, String>>,
+    /// Fuzzy pinyin key → the knowledge base's own term, once the vocabulary is known.
+    sounds: Arc<HashMap<String, String>>,
+    /// The knowledge base's own terms; these are never re-mapped by sound.
+    vocabulary: Arc<HashSet<String>>,
+    /// Plain BM25 baseline: jieba only, no normalisation, stopwords or synonyms.
+    plain: bool,
 }
+
+/// Longest run of typed pinyin words joined into one term ("fa lv yuan zhu").
+const MAX_PINYIN_WORDS: usize = 4;
 
 impl Analyzer {
     pub fn new(lex: &Lexicon) -> Self {
@@ -121,24 +131,111 @@ impl Analyzer {
             jieba: Arc::new(jieba),
             stopwords: Arc::new(lex.stopwords.clone()),
             synonyms: Arc::new(lex.synonyms.clone()),
+            sounds: Arc::default(),
+            vocabulary: Arc::default(),
+            plain: false,
         }
+    }
+
+    /// The baseline analyser: jieba's search-mode segmentation of the raw text, nothing else.
+    pub fn plain() -> Self {
+        Analyzer {
+            jieba: Arc::new(base_jieba().clone()),
+            stopwords: Arc::default(),
+            synonyms: Arc::default(),
+            sounds: Arc::default(),
+            vocabulary: Arc::default(),
+            plain: true,
+        }
+    }
+
+    /// Teaches the analyser the knowledge base's vocabulary (term → document frequency), so
+    /// that typed pinyin and homophones of those terms map onto them. The most frequent term
+    /// wins a shared key.
+    pub fn with_vocabulary(mut self, vocabulary: &HashMap<String, u32>) -> Self {
+        let mut best: HashMap<String, (&str, u32)> = HashMap::new();
+        for (term, &df) in vocabulary {
+            if term.chars().count() < 2 || !term.chars().all(|c| ('\u{4E00}'..='\u{9FFF}').contains(&c)) {
+                continue;
+            }
+            if let Some(key) = pinyin::han_key(term) {
+                let slot = best.entry(key).or_insert((term, df));
+                if df > slot.1 || (df == slot.1 && term.as_str() < slot.0) {
+                    *slot = (term, df);
+                }
+            }
+        }
+        self.sounds = Arc::new(best.into_iter().map(|(k, (t, _))| (k, t.to_owned())).collect());
+        self.vocabulary = Arc::new(vocabulary.keys().cloned().collect());
+        self
     }
 
     /// The search terms of `text`, in order, repeats kept (they carry term frequency).
     pub fn terms(&self, text: &str) -> Vec<String> {
+        if self.plain {
+            return self
+                .jieba
+                .cut_for_search(text, true)
+                .into_iter()
+                .map(|t| t.word.trim().to_lowercase())
+                .filter(|w| w.chars().any(char::is_alphanumeric))
+                .collect();
+        }
         let normalized = normalize(text);
+        let tokens: Vec<&str> = self
+            .jieba
+            .cut_for_search(&normalized, true)
+            .into_iter()
+            .map(|t| t.word.trim())
+            .filter(|w| !w.is_empty())
+            .collect();
         let mut out = Vec::new();
-        for token in self.jieba.cut_for_search(&normalized, true) {
-            let word = token.word.trim();
-            if word.is_empty() || self.stopwords.contains(word) {
+        let mut i = 0;
+        while i < tokens.len() {
+            let (word, used) = self.resolve(&tokens[i..]);
+            i += used;
+            let Some(word) = word else { continue };
+            if self.stopwords.contains(word.as_str()) {
                 continue;
             }
-            let word = self.synonyms.get(word).map(String::as_str).unwrap_or(word);
-            if !self.stopwords.contains(word) {
-                out.push(word.to_owned());
+            let word = self.synonyms.get(&word).cloned().unwrap_or(word);
+            if !self.stopwords.contains(&word) {
+                out.push(word);
             }
         }
         out
+    }
+
+    /// The term starting at `tokens[0]` (None: drop it) and how many tokens it used. Typed
+    /// pinyin words are joined into the longest run that names a known term, and pinyin that
+    /// names none (bu, de, zenme) is dropped; an unknown Chinese word that sounds like a known
+    /// term becomes that term.
+    fn resolve(&self, tokens: &[&str]) -> (Option<String>, usize) {
+        let first = tokens[0];
+        if self.sounds.is_empty() || self.vocabulary.contains(first) || self.synonyms.contains_key(first) {
+            return (Some(first.to_owned()), 1);
+        }
+        let is_letters = |t: &&str| t.chars().all(|c| c.is_ascii_alphabetic());
+        if is_letters(&first) {
+            let words: Vec<&str> = tokens
+                .iter()
+                .take(MAX_PINYIN_WORDS)
+                .take_while(|t| is_letters(t))
+                .copied()
+                .collect();
+            for n in (1..=words.len()).rev() {
+                if let Some(term) = self.sounds.get(&pinyin::typed_key(&words[..n].concat())) {
+                    return (Some(term.clone()), n);
+                }
+            }
+            return (None, 1);
+        }
+        if first.chars().count() >= 2
+            && let Some(term) = pinyin::han_key(first).and_then(|k| self.sounds.get(&k))
+        {
+            return (Some(term.clone()), 1);
+        }
+        (Some(first.to_owned()), 1)
     }
 }
 
@@ -179,6 +276,22 @@ mod tests {
         assert!(a.terms("法援").contains(&"法律援助".to_owned()));
         assert!(a.terms("想申请法律援组").contains(&"法律援助".to_owned()));
         assert!(a.terms("老板不给工钱").contains(&"工资".to_owned()));
+    }
+
+    #[test]
+    fn typed_pinyin_and_homophones_map_onto_known_terms() {
+        let vocab: HashMap<String, u32> = [("公司", 5), ("工资", 9), ("法律援助", 7), ("公证", 4), ("离婚", 6)]
+            .map(|(t, n)| (t.to_owned(), n))
+            .into();
+        let a = Analyzer::new(&lexicon()).with_vocabulary(&vocab);
+        assert_eq!(a.terms("gongsi bu fa gongzi"), vec!["公司", "工资"]);
+        assert_eq!(a.terms("falv yuanzhu"), vec!["法律援助"]);
+        assert_eq!(a.terms("falvyuanzhu"), vec!["法律援助"]);
+        assert!(a.terms("我想办个公正").contains(&"公证".to_owned()));
+        assert!(a.terms("想离昏").contains(&"离婚".to_owned()) || a.terms("想离昏").contains(&"昏".to_owned()));
+        // Known words are never re-mapped, and the plain baseline does none of this.
+        assert_eq!(a.terms("公司"), vec!["公司"]);
+        assert!(Analyzer::plain().terms("falv yuanzhu").contains(&"falv".to_owned()));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 mod analyzer;
 mod normalize;
+mod pinyin;
 
 pub use analyzer::{Analyzer, Lexicon, LexiconProblem};
 pub use normalize::normalize;

@@ -6,6 +6,7 @@ pub mod crypto;
 pub mod message;
 pub mod reply;
 pub mod signature;
+pub mod split;
 
 pub use client::{ApiClient, ApiError};
 pub use message::{Body, Inbound, ParseError};

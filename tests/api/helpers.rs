@@ -87,6 +87,7 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settin
         database_url: fresh_database(backend, dir.path()).await,
         faq_dir: faq_dir(),
         index_dir: dir.path().join("index"),
+        faq_watch_ms: 0,
         admin_token: SecretString::from(ADMIN_TOKEN),
         wechat: WechatSettings {
             token: SecretString::from(TOKEN),

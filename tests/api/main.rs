@@ -6,6 +6,7 @@ mod mock_wechat;
 
 mod admin;
 mod health;
+mod knowledge;
 mod outbox;
 mod webhook;
 mod wechat_client;

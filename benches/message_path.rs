@@ -9,12 +9,8 @@ use lawline::dialog::{self, Conversation, Input};
 use lawline::knowledge::Knowledge;
 use lawline::wechat::Inbound;
 
-const QUESTIONS: [&str; 4] = [
-    "公司拖欠工资三个月了怎么办",
-    "我想申请法律援助，要带什么材料",
-    "离婚后孩子抚养费一般给多少",
-    "今天天气怎么样",
-];
+const QUESTIONS: [&str; 4] =
+    ["公司拖欠工资三个月了怎么办", "我想申请法律援助，要带什么材料", "离婚后孩子抚养费一般给多少", "今天天气怎么样"];
 
 fn xml(content: &str) -> String {
     format!(
@@ -46,9 +42,7 @@ fn message_path(c: &mut Criterion) {
             black_box(kb.search(QUESTIONS[i % QUESTIONS.len()], 5))
         })
     });
-    c.bench_function("parse XML only", |b| {
-        b.iter(|| Inbound::parse(black_box(&bodies[0])).unwrap())
-    });
+    c.bench_function("parse XML only", |b| b.iter(|| Inbound::parse(black_box(&bodies[0])).unwrap()));
 }
 
 criterion_group!(benches, message_path);

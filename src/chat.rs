@@ -28,13 +28,8 @@ pub async fn process(store: &Store, kb: &Arc<Knowledge>, inbound: &Inbound) -> a
         }
         _ => store.touch_resident(who, false, t).await?,
     }
-    let content = inbound
-        .text()
-        .map(str::to_owned)
-        .unwrap_or_else(|| format!("[{}]", inbound.kind()));
-    store
-        .log_message(who, Direction::In, inbound.kind(), &content, Some(&key), None, t)
-        .await?;
+    let content = inbound.text().map(str::to_owned).unwrap_or_else(|| format!("[{}]", inbound.kind()));
+    store.log_message(who, Direction::In, inbound.kind(), &content, Some(&key), None, t).await?;
 
     let conversation: Conversation = match store.conversation(who).await? {
         Some(json) => serde_json::from_str(&json).unwrap_or_else(|e| {
@@ -45,37 +40,20 @@ pub async fn process(store: &Store, kb: &Arc<Knowledge>, inbound: &Inbound) -> a
     };
     let outcome = dialog::handle(&conversation, &input, kb);
     if input != Input::Unsubscribe {
-        store
-            .save_conversation(who, &serde_json::to_string(&outcome.conversation)?, t)
-            .await?;
+        store.save_conversation(who, &serde_json::to_string(&outcome.conversation)?, t).await?;
     }
-    let meta = (!outcome.events.is_empty())
-        .then(|| serde_json::to_string(&outcome.events))
-        .transpose()?;
+    let meta = (!outcome.events.is_empty()).then(|| serde_json::to_string(&outcome.events)).transpose()?;
     // WeChat takes at most 2048 bytes a message: long texts (guides) go as several.
     let replies: Vec<Reply> = outcome
         .replies
         .into_iter()
         .flat_map(|r| match r {
-            Reply::Text { content } => split_text(&content, MAX_TEXT_BYTES)
-                .into_iter()
-                .map(Reply::text)
-                .collect(),
+            Reply::Text { content } => split_text(&content, MAX_TEXT_BYTES).into_iter().map(Reply::text).collect(),
             other => vec![other],
         })
         .collect();
     for reply in &replies {
-        store
-            .log_message(
-                who,
-                Direction::Out,
-                "text",
-                &reply.summary(),
-                Some(&key),
-                meta.as_deref(),
-                t,
-            )
-            .await?;
+        store.log_message(who, Direction::Out, "text", &reply.summary(), Some(&key), meta.as_deref(), t).await?;
     }
     tracing::info!(events = ?outcome.events, replies = replies.len(), "message handled");
     Ok(replies)

@@ -43,10 +43,7 @@ pub fn ask(settings: &Settings, questions: &[String], explain: bool) -> anyhow::
             let found = kb.search(q, 5);
             println!("decision: {:?}", found.decision);
             for h in &found.hits {
-                println!(
-                    "  {:<32} score {:>6.2}  coverage {:.2}",
-                    kb.entries[h.entry].id, h.score, h.coverage
-                );
+                println!("  {:<32} score {:>6.2}  coverage {:.2}", kb.entries[h.entry].id, h.score, h.coverage);
             }
         }
         let outcome = dialog::handle(&conversation, &Input::Text(q.clone()), &kb);
@@ -74,20 +71,12 @@ pub async fn send(settings: &Settings, url: &str, openid: &str, text: &str) -> a
         ("nonce", nonce.clone()),
         ("openid", openid.to_owned()),
     ];
-    let key = settings
-        .wechat
-        .aes_key
-        .as_ref()
-        .map(|k| crypto::AesKey::parse(k.expose_secret()))
-        .transpose()?;
+    let key = settings.wechat.aes_key.as_ref().map(|k| crypto::AesKey::parse(k.expose_secret())).transpose()?;
     let body = match &key {
         Some(key) => {
             let encrypted = crypto::encrypt(key, &settings.wechat.appid, &rand::random(), &xml);
             query.push(("encrypt_type", "aes".into()));
-            query.push((
-                "msg_signature",
-                signature::sign(&[token, &timestamp, &nonce, &encrypted]),
-            ));
+            query.push(("msg_signature", signature::sign(&[token, &timestamp, &nonce, &encrypted])));
             format!(
                 "<xml><ToUserName><![CDATA[gh_lawline]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
             )
@@ -116,11 +105,8 @@ pub async fn send(settings: &Settings, url: &str, openid: &str, text: &str) -> a
 pub async fn create_menu(settings: &Settings, file: &Path) -> anyhow::Result<()> {
     let menu: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(file)?)
         .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-    let client = ApiClient::new(
-        &settings.wechat.api_base,
-        &settings.wechat.appid,
-        settings.wechat.appsecret.expose_secret(),
-    );
+    let client =
+        ApiClient::new(&settings.wechat.api_base, &settings.wechat.appid, settings.wechat.appsecret.expose_secret());
     client.create_menu(&menu).await?;
     println!("menu created from {}", file.display());
     Ok(())
@@ -205,10 +191,7 @@ pub fn eval_public(settings: &Settings, data: &Path) -> anyhow::Result<()> {
     let ours = Analyzer::new(&faq.lexicon);
     for (name, analyzer) in [("plain BM25 (jieba)", Analyzer::plain()), ("lawline analyser", ours)] {
         let r = evaluation::public_eval(&pairs, analyzer, &settings.index_dir)?;
-        println!(
-            "{name:<20} n {}  recall@1 {:.3}  recall@5 {:.3}  MRR {:.3}",
-            r.n, r.recall1, r.recall5, r.mrr
-        );
+        println!("{name:<20} n {}  recall@1 {:.3}  recall@5 {:.3}  MRR {:.3}", r.n, r.recall1, r.recall5, r.mrr);
     }
     Ok(())
 }
@@ -217,21 +200,13 @@ pub fn eval_public(settings: &Settings, data: &Path) -> anyhow::Result<()> {
 pub fn import(file: &Path, out: &Path, prefix: &str, category: &str) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     let is_csv = file.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-    let rows = if is_csv {
-        import::read_csv(&text)
-    } else {
-        import::read_jsonl(&text)
-    }
-    .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let rows = if is_csv { import::read_csv(&text) } else { import::read_jsonl(&text) }
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     let done = import::write_entries(&rows, out, prefix, category, &format!("import:{}", file.display()))?;
     for (row, why) in &done.skipped {
         println!("skipped row {row}: {why}");
     }
-    println!(
-        "{} entries written to {}; run `lawline check`",
-        done.written.len(),
-        out.display()
-    );
+    println!("{} entries written to {}; run `lawline check`", done.written.len(), out.display());
     Ok(())
 }
 

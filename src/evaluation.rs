@@ -54,6 +54,7 @@ pub struct Searched {
     pub case: Case,
     pub hits: Vec<Hit>,
     pub ids: Vec<String>,
+    pub off_topic: bool,
 }
 
 /// Runs every case through the search once.
@@ -61,13 +62,9 @@ pub fn search_all(kb: &Knowledge, cases: &[Case]) -> Vec<Searched> {
     cases
         .iter()
         .map(|case| {
-            let hits = kb.search(&case.q, 10).hits;
-            let ids = hits.iter().map(|h| kb.entries[h.entry].id.clone()).collect();
-            Searched {
-                case: case.clone(),
-                hits,
-                ids,
-            }
+            let found = kb.search(&case.q, 10);
+            let ids = found.hits.iter().map(|h| kb.entries[h.entry].id.clone()).collect();
+            Searched { case: case.clone(), hits: found.hits, ids, off_topic: found.off_topic }
         })
         .collect()
 }
@@ -82,8 +79,8 @@ pub fn score(searched: &[Searched], thresholds: &Thresholds) -> Report {
         (0usize, 0usize, 0.0f64, 0usize, 0usize, 0usize);
     let mut misses = Vec::new();
     let (mut n_in, mut n_out) = (0usize, 0usize);
-    for Searched { case, hits, ids } in searched {
-        let decision = decide(hits, thresholds);
+    for Searched { case, hits, ids, off_topic } in searched {
+        let decision = decide(hits, *off_topic, thresholds);
         let miss = || Miss {
             q: case.q.clone(),
             expect: case.expect.clone(),
@@ -148,12 +145,7 @@ pub fn sweep(searched: &[Searched], min_oos: f64, max_wrong: f64) -> Vec<(Thresh
         for suggest_coverage in steps(0.2, 0.7, 0.05) {
             for answer_margin in [0.6, 0.7, 0.8, 0.9] {
                 for coverage_lead in [0.1, 0.15, 0.2, 0.3] {
-                    let t = Thresholds {
-                        answer_coverage,
-                        suggest_coverage,
-                        answer_margin,
-                        coverage_lead,
-                    };
+                    let t = Thresholds { answer_coverage, suggest_coverage, answer_margin, coverage_lead };
                     let r = score(searched, &t);
                     if r.oos_rejection >= min_oos && r.wrong_answer <= max_wrong {
                         results.push((t, r));
@@ -180,9 +172,8 @@ pub struct PublicReport {
 /// (question, answer) pairs from `dir` (the shared legal-qa folder).
 pub fn public_pairs(dir: &std::path::Path) -> anyhow::Result<Vec<(String, String)>> {
     let mut pairs = Vec::new();
-    let lecoqa: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
-        dir.join("raw/oneal2000__LeCoQA/data/queries.json"),
-    )?)?;
+    let lecoqa: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("raw/oneal2000__LeCoQA/data/queries.json"))?)?;
     for item in lecoqa.as_array().into_iter().flatten() {
         if let (Some(q), Some(a)) = (item["问题"].as_str(), item["答案文本"].as_str())
             && a.chars().count() > 20
@@ -196,10 +187,7 @@ pub fn public_pairs(dir: &std::path::Path) -> anyhow::Result<Vec<(String, String
     for item in lawbench.as_array().into_iter().flatten() {
         if let (Some(q), Some(a)) = (item["question"].as_str(), item["answer"].as_str()) {
             let a = strip_markup(a);
-            pairs.push((
-                q.to_owned(),
-                a.trim_start_matches("回答:").trim_start_matches("回答：").to_owned(),
-            ));
+            pairs.push((q.to_owned(), a.trim_start_matches("回答:").trim_start_matches("回答：").to_owned()));
         }
     }
     Ok(pairs)
@@ -216,10 +204,7 @@ fn strip_markup(s: &str) -> String {
             _ => {}
         }
     }
-    out.replace("&nbsp;", " ")
-        .replace("&amp;", "&")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
+    out.replace("&nbsp;", " ").replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
 }
 
 /// Ranks every answer for every question with `analyzer`; reports recall@1, recall@5 and MRR.
@@ -254,10 +239,5 @@ pub fn public_eval(
         }
     }
     let n = pairs.len().max(1) as f64;
-    Ok(PublicReport {
-        n: pairs.len(),
-        recall1: r1 as f64 / n,
-        recall5: r5 as f64 / n,
-        mrr: rr / n,
-    })
+    Ok(PublicReport { n: pairs.len(), recall1: r1 as f64 / n, recall5: r5 as f64 / n, mrr: rr / n })
 }

@@ -125,20 +125,8 @@ async fn main() -> ExitCode {
                 }
             }
             Command::Ask { messages, explain } => cli::ask(&settings, &messages, explain)?,
-            Command::Eval {
-                file,
-                json,
-                min_top1,
-                min_recall3,
-                min_oos_rejection,
-                baseline,
-                sweep,
-            } => {
-                let gates = [
-                    ("top1", min_top1),
-                    ("recall3", min_recall3),
-                    ("oos_rejection", min_oos_rejection),
-                ];
+            Command::Eval { file, json, min_top1, min_recall3, min_oos_rejection, baseline, sweep } => {
+                let gates = [("top1", min_top1), ("recall3", min_recall3), ("oos_rejection", min_oos_rejection)];
                 let mode = match (baseline, sweep) {
                     (true, _) => cli::EvalMode::Baseline,
                     (_, true) => cli::EvalMode::Sweep,
@@ -149,21 +137,14 @@ async fn main() -> ExitCode {
                 }
             }
             Command::EvalPublic { data } => cli::eval_public(&settings, &data)?,
-            Command::Import {
-                file,
-                out,
-                prefix,
-                category,
-            } => cli::import(&file, &out, &prefix, &category)?,
+            Command::Import { file, out, prefix, category } => cli::import(&file, &out, &prefix, &category)?,
             Command::Reload { url } => {
                 if !cli::reload(&settings, &url).await? {
                     return Ok(ExitCode::FAILURE);
                 }
             }
             Command::Send { text, url, openid } => cli::send(&settings, &url, &openid, &text).await?,
-            Command::Menu {
-                action: MenuAction::Create { file },
-            } => cli::create_menu(&settings, &file).await?,
+            Command::Menu { action: MenuAction::Create { file } } => cli::create_menu(&settings, &file).await?,
         }
         Ok::<_, anyhow::Error>(ExitCode::SUCCESS)
     }

@@ -41,14 +41,10 @@ fn settle(err: Option<&ApiError>, attempts: i64, now: i64) -> (OutboxStatus, i64
 }
 
 async fn deliver(client: &ApiClient, item: &OutboxItem) -> Result<(), ApiError> {
-    let openid = OpenId::parse(&item.openid).map_err(|_| ApiError::Wechat {
-        code: 40003,
-        message: "invalid openid".into(),
-    })?;
-    let reply: Reply = serde_json::from_str(&item.payload).map_err(|e| ApiError::Wechat {
-        code: -2,
-        message: format!("unreadable payload: {e}"),
-    })?;
+    let openid =
+        OpenId::parse(&item.openid).map_err(|_| ApiError::Wechat { code: 40003, message: "invalid openid".into() })?;
+    let reply: Reply = serde_json::from_str(&item.payload)
+        .map_err(|e| ApiError::Wechat { code: -2, message: format!("unreadable payload: {e}") })?;
     client.send_text(&openid, &reply.summary()).await
 }
 
@@ -66,9 +62,7 @@ pub async fn drain(store: &Store, client: &ApiClient) -> anyhow::Result<usize> {
                 tracing::warn!(outbox_id = item.id, attempts = item.attempts, status = status.as_str(), error = %e, "outbox send failed")
             }
         }
-        store
-            .settle_outbox(item.id, status, next, error.as_deref(), now())
-            .await?;
+        store.settle_outbox(item.id, status, next, error.as_deref(), now()).await?;
     }
     Ok(attempted)
 }
@@ -90,18 +84,9 @@ mod tests {
 
     #[test]
     fn settles_by_error_kind() {
-        let busy = ApiError::Wechat {
-            code: -1,
-            message: "system busy".into(),
-        };
-        let window = ApiError::Wechat {
-            code: 45015,
-            message: "out of time".into(),
-        };
-        let invalid = ApiError::Wechat {
-            code: 40003,
-            message: "invalid openid".into(),
-        };
+        let busy = ApiError::Wechat { code: -1, message: "system busy".into() };
+        let window = ApiError::Wechat { code: 45015, message: "out of time".into() };
+        let invalid = ApiError::Wechat { code: 40003, message: "invalid openid".into() };
         assert_eq!(settle(None, 1, 100), (OutboxStatus::Sent, 100));
         assert_eq!(settle(Some(&busy), 1, 100), (OutboxStatus::Pending, 102));
         assert_eq!(settle(Some(&busy), 3, 100), (OutboxStatus::Pending, 108));

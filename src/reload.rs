@@ -61,11 +61,7 @@ pub async fn reload(state: &web::Data<AppState>) -> Result<ReloadStatus, Vec<Pro
             };
             state.replace_knowledge(kb);
             *state.reload_status.lock().expect("status lock") = status.clone();
-            tracing::info!(
-                entries = status.entries,
-                guides = status.guides,
-                "knowledge base reloaded"
-            );
+            tracing::info!(entries = status.entries, guides = status.guides, "knowledge base reloaded");
             Ok(status)
         }
         Err(e) => {
@@ -92,9 +88,7 @@ pub async fn watch(state: web::Data<AppState>, every: Duration) {
         tick.tick().await;
         let now = {
             let dir = dir.clone();
-            tokio::task::spawn_blocking(move || fingerprint(&dir))
-                .await
-                .unwrap_or(last)
+            tokio::task::spawn_blocking(move || fingerprint(&dir)).await.unwrap_or(last)
         };
         if now != last {
             // Editors write in several steps; let the change settle before reading it.

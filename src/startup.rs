@@ -46,9 +46,7 @@ impl AppState {
     /// Queues replies for the customer-service API, due after `delay_secs`, and wakes the worker.
     pub async fn enqueue(&self, to: &OpenId, replies: &[Reply], delay_secs: i64) -> anyhow::Result<()> {
         for reply in replies {
-            self.store
-                .enqueue(to, &serde_json::to_string(reply)?, now() + delay_secs)
-                .await?;
+            self.store.enqueue(to, &serde_json::to_string(reply)?, now() + delay_secs).await?;
         }
         if !replies.is_empty() {
             self.wakeup.wake();

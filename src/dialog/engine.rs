@@ -21,10 +21,7 @@ impl Input {
     pub fn from_body(body: &Body) -> Input {
         match body {
             Body::Text { content, .. } => Input::Text(content.clone()),
-            Body::Voice {
-                recognition: Some(text),
-                ..
-            } => Input::Text(text.clone()),
+            Body::Voice { recognition: Some(text), .. } => Input::Text(text.clone()),
             Body::Subscribe { .. } | Body::Scan { .. } => Input::Subscribe,
             Body::Unsubscribe => Input::Unsubscribe,
             Body::Click { key } => Input::Click(key.clone()),
@@ -79,11 +76,7 @@ pub struct Outcome {
 
 impl Outcome {
     fn new(conversation: Conversation) -> Self {
-        Outcome {
-            conversation,
-            replies: vec![],
-            events: vec![],
-        }
+        Outcome { conversation, replies: vec![], events: vec![] }
     }
 
     fn say(mut self, text: impl Into<String>) -> Self {
@@ -99,10 +92,7 @@ impl Outcome {
 
 /// Handles one input. Pure: the same arguments always give the same outcome.
 pub fn handle(conversation: &Conversation, input: &Input, kb: &Knowledge) -> Outcome {
-    let base = Conversation {
-        choices: vec![],
-        ..conversation.clone()
-    };
+    let base = Conversation { choices: vec![], ..conversation.clone() };
     match input {
         Input::Subscribe => welcome(base, kb),
         Input::Unsubscribe => Outcome::new(Conversation::default()).event(Event::Unsubscribed),
@@ -135,19 +125,13 @@ fn on_text(previous: &Conversation, base: Conversation, text: &str, kb: &Knowled
             None if previous.choices.is_empty() => menu(base, kb),
             None => {
                 let n = previous.choices.len();
-                Outcome::new(Conversation {
-                    choices: previous.choices.clone(),
-                    ..base
-                })
-                .say(format!("请回复 1 到 {n} 之间的数字。"))
+                Outcome::new(Conversation { choices: previous.choices.clone(), ..base })
+                    .say(format!("请回复 1 到 {n} 之间的数字。"))
             }
         };
     }
     let compact: String = norm.chars().filter(|c| !c.is_whitespace()).collect();
-    if let Some(rest) = compact
-        .strip_prefix("办事指南")
-        .or_else(|| compact.strip_prefix("指南"))
-    {
+    if let Some(rest) = compact.strip_prefix("办事指南").or_else(|| compact.strip_prefix("指南")) {
         return match kb.guide_mentioned(rest) {
             Some(g) => guide(base, &g.id.clone(), kb),
             None => guide_list(base, kb),
@@ -178,11 +162,7 @@ fn on_text(previous: &Conversation, base: Conversation, text: &str, kb: &Knowled
             answer(base, &id, kb)
         }
         Decision::Suggest => {
-            let ids: Vec<String> = kb
-                .index()
-                .suggestions(&found)
-                .map(|h| kb.entries[h.entry].id.clone())
-                .collect();
+            let ids: Vec<String> = kb.index().suggestions(&found).map(|h| kb.entries[h.entry].id.clone()).collect();
             if ids.len() == 1 {
                 return answer(base, &ids[0], kb);
             }
@@ -192,10 +172,7 @@ fn on_text(previous: &Conversation, base: Conversation, text: &str, kb: &Knowled
                 .filter_map(|(i, id)| kb.entry(id).map(|e| format!("{}. {}", i + 1, e.question)))
                 .collect::<Vec<_>>()
                 .join("\n");
-            let conversation = Conversation {
-                choices: ids.iter().cloned().map(Choice::Entry).collect(),
-                ..base
-            };
+            let conversation = Conversation { choices: ids.iter().cloned().map(Choice::Entry).collect(), ..base };
             Outcome::new(conversation)
                 .say(format!("{}\n{list}\n{}", kb.bot.suggest_intro, kb.bot.suggest_outro))
                 .event(Event::Suggested { entries: ids })
@@ -208,15 +185,10 @@ fn on_text(previous: &Conversation, base: Conversation, text: &str, kb: &Knowled
 /// ("你好啊", "谢谢你"), but not a question that merely contains one.
 fn matches_phrase(norm: &str, phrases: &[String]) -> bool {
     let compact: String = norm.chars().filter(|c| !c.is_whitespace()).collect();
-    phrases
-        .iter()
-        .map(|p| normalize(p).replace(' ', ""))
-        .filter(|p| !p.is_empty())
-        .any(|p| {
-            compact == p
-                || (compact.starts_with(&p) || compact.ends_with(&p))
-                    && compact.chars().count() <= p.chars().count() + 2
-        })
+    phrases.iter().map(|p| normalize(p).replace(' ', "")).filter(|p| !p.is_empty()).any(|p| {
+        compact == p
+            || (compact.starts_with(&p) || compact.ends_with(&p)) && compact.chars().count() <= p.chars().count() + 2
+    })
 }
 
 fn answer(base: Conversation, id: &str, kb: &Knowledge) -> Outcome {
@@ -230,32 +202,20 @@ fn answer(base: Conversation, id: &str, kb: &Knowledge) -> Outcome {
     if !kb.bot.answer_footer.is_empty() {
         text = format!("{text}\n\n{}", kb.bot.answer_footer);
     }
-    Outcome::new(Conversation {
-        last_entry: Some(entry.id.clone()),
-        ..base
-    })
-    .say(text)
-    .event(Event::Answered {
-        entry: entry.id.clone(),
-    })
+    Outcome::new(Conversation { last_entry: Some(entry.id.clone()), ..base })
+        .say(text)
+        .event(Event::Answered { entry: entry.id.clone() })
 }
 
 fn guide(base: Conversation, id: &str, kb: &Knowledge) -> Outcome {
     match kb.guides.iter().find(|g| g.id == id) {
-        Some(g) => Outcome::new(base)
-            .say(g.text())
-            .event(Event::Guide { guide: g.id.clone() }),
+        Some(g) => Outcome::new(base).say(g.text()).event(Event::Guide { guide: g.id.clone() }),
         None => guide_list(base, kb),
     }
 }
 
 fn guide_list(base: Conversation, kb: &Knowledge) -> Outcome {
-    let list: Vec<String> = kb
-        .guides
-        .iter()
-        .enumerate()
-        .map(|(i, g)| format!("{}. {}", i + 1, g.title))
-        .collect();
+    let list: Vec<String> = kb.guides.iter().enumerate().map(|(i, g)| format!("{}. {}", i + 1, g.title)).collect();
     let choices = kb.guides.iter().map(|g| Choice::Guide(g.id.clone())).collect();
     Outcome::new(Conversation { choices, ..base }).say(format!("{}\n{}", kb.bot.guides_intro, list.join("\n")))
 }
@@ -265,11 +225,7 @@ fn menu_choices(kb: &Knowledge) -> Vec<Choice> {
 }
 
 fn menu(base: Conversation, kb: &Knowledge) -> Outcome {
-    Outcome::new(Conversation {
-        choices: menu_choices(kb),
-        ..base
-    })
-    .say(format!(
+    Outcome::new(Conversation { choices: menu_choices(kb), ..base }).say(format!(
         "{}\n{}\n{}",
         kb.bot.menu_intro,
         kb.bot.numbered_menu(),
@@ -278,17 +234,9 @@ fn menu(base: Conversation, kb: &Knowledge) -> Outcome {
 }
 
 fn welcome(base: Conversation, kb: &Knowledge) -> Outcome {
-    Outcome::new(Conversation {
-        choices: menu_choices(kb),
-        ..base
-    })
-    .say(format!(
-        "{}\n{}\n{}",
-        kb.bot.welcome,
-        kb.bot.numbered_menu(),
-        kb.bot.menu_outro
-    ))
-    .event(Event::Welcomed)
+    Outcome::new(Conversation { choices: menu_choices(kb), ..base })
+        .say(format!("{}\n{}\n{}", kb.bot.welcome, kb.bot.numbered_menu(), kb.bot.menu_outro))
+        .event(Event::Welcomed)
 }
 
 fn menu_item(base: Conversation, i: usize, kb: &Knowledge) -> Outcome {
@@ -347,36 +295,18 @@ mod tests {
         let o = say(&Conversation::default(), "我想申请法律援助，要带什么材料");
         let entry = kb().entry("legal-aid.materials").unwrap();
         let hint = kb().bot.guide_hint.replace("{name}", "法律援助");
-        assert_eq!(
-            only_text(&o),
-            format!("{}\n\n{hint}\n\n{}", entry.answer, kb().bot.answer_footer)
-        );
-        assert_eq!(
-            o.events,
-            vec![Event::Answered {
-                entry: entry.id.clone()
-            }]
-        );
+        assert_eq!(only_text(&o), format!("{}\n\n{hint}\n\n{}", entry.answer, kb().bot.answer_footer));
+        assert_eq!(o.events, vec![Event::Answered { entry: entry.id.clone() }]);
     }
 
     #[test]
     fn an_unclear_question_offers_numbered_choices_that_a_digit_answers() {
         let o = say(&Conversation::default(), "法援");
-        let Event::Suggested { entries } = &o.events[0] else {
-            panic!("{o:?}")
-        };
-        assert!(
-            entries.len() >= 2 && entries.iter().all(|e| e.starts_with("legal-aid.")),
-            "{entries:?}"
-        );
+        let Event::Suggested { entries } = &o.events[0] else { panic!("{o:?}") };
+        assert!(entries.len() >= 2 && entries.iter().all(|e| e.starts_with("legal-aid.")), "{entries:?}");
         assert!(only_text(&o).contains("1. ") && only_text(&o).contains("2. "));
         let second = say(&o.conversation, "2");
-        assert_eq!(
-            second.events,
-            vec![Event::Answered {
-                entry: entries[1].clone()
-            }]
-        );
+        assert_eq!(second.events, vec![Event::Answered { entry: entries[1].clone() }]);
         // A number outside the list re-asks and keeps the list.
         let wrong = say(&o.conversation, "9");
         assert!(only_text(&wrong).contains("1 到"));
@@ -411,19 +341,11 @@ mod tests {
     fn clicks_unreadable_media_silence_and_unsubscribe() {
         let c = Conversation::default();
         let click = handle(&c, &Input::Click("NOTARY".into()), kb());
-        assert_eq!(
-            click.events,
-            vec![Event::Answered {
-                entry: "notary.appointment".into()
-            }]
-        );
+        assert_eq!(click.events, vec![Event::Answered { entry: "notary.appointment".into() }]);
         let unknown_click = handle(&c, &Input::Click("NOPE".into()), kb());
         assert!(only_text(&unknown_click).starts_with(&kb().bot.menu_intro));
         assert_eq!(only_text(&handle(&c, &Input::Unreadable, kb())), kb().bot.unsupported);
-        let busy = Conversation {
-            choices: vec![Choice::MenuItem(0)],
-            last_entry: Some("x".into()),
-        };
+        let busy = Conversation { choices: vec![Choice::MenuItem(0)], last_entry: Some("x".into()) };
         let silent = handle(&busy, &Input::Silent, kb());
         assert!(silent.replies.is_empty());
         assert_eq!(silent.conversation, busy);
@@ -436,33 +358,16 @@ mod tests {
     fn guides_by_name_by_list_and_from_an_answer() {
         let c = Conversation::default();
         let g = say(&c, "指南 法律援助");
-        assert_eq!(
-            g.events,
-            vec![Event::Guide {
-                guide: "legal-aid".into()
-            }]
-        );
+        assert_eq!(g.events, vec![Event::Guide { guide: "legal-aid".into() }]);
         let text = only_text(&g);
-        assert!(
-            text.starts_with("法律援助申请办事指南") && text.contains("【申请材料】"),
-            "{text}"
-        );
+        assert!(text.starts_with("法律援助申请办事指南") && text.contains("【申请材料】"), "{text}");
         assert_eq!(say(&c, "法援指南").events, g.events, "an alias names the guide");
         let list = say(&c, "指南");
         assert_eq!(list.conversation.choices.len(), kb().guides.len());
         let second = say(&list.conversation, "2");
-        assert_eq!(
-            second.events,
-            vec![Event::Guide {
-                guide: kb().guides[1].id.clone()
-            }]
-        );
+        assert_eq!(second.events, vec![Event::Guide { guide: kb().guides[1].id.clone() }]);
         let answer = say(&c, "我想申请法律援助，要带什么材料");
-        assert!(
-            only_text(&answer).contains("回复“指南 法律援助”"),
-            "{}",
-            only_text(&answer)
-        );
+        assert!(only_text(&answer).contains("回复“指南 法律援助”"), "{}", only_text(&answer));
     }
 
     #[test]
@@ -484,18 +389,9 @@ mod tests {
 
     #[test]
     fn voice_text_and_inputs_from_bodies() {
-        let voice = Body::Voice {
-            recognition: Some("离婚".into()),
-            msg_id: 1,
-        };
+        let voice = Body::Voice { recognition: Some("离婚".into()), msg_id: 1 };
         assert_eq!(Input::from_body(&voice), Input::Text("离婚".into()));
-        assert_eq!(
-            Input::from_body(&Body::Voice {
-                recognition: None,
-                msg_id: 1
-            }),
-            Input::Unreadable
-        );
+        assert_eq!(Input::from_body(&Body::Voice { recognition: None, msg_id: 1 }), Input::Unreadable);
         assert_eq!(Input::from_body(&Body::Scan { scene: "1".into() }), Input::Subscribe);
         assert_eq!(Input::from_body(&Body::View { url: "u".into() }), Input::Silent);
     }

@@ -14,11 +14,7 @@ impl OpenId {
         let s = s.trim();
         let ok =
             !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        if ok {
-            Ok(OpenId(s.to_owned()))
-        } else {
-            Err(InvalidOpenId)
-        }
+        if ok { Ok(OpenId(s.to_owned())) } else { Err(InvalidOpenId) }
     }
 
     /// The full value, for the database and the WeChat API only; never for logs.

@@ -110,11 +110,7 @@ impl BotTexts {
             }
         }
         if bot.menu.is_empty() || bot.menu.len() > 9 {
-            problems.push(Problem::new(
-                file,
-                1,
-                "the menu needs 1 to 9 items (residents answer with one digit)",
-            ));
+            problems.push(Problem::new(file, 1, "the menu needs 1 to 9 items (residents answer with one digit)"));
         }
         if problems.is_empty() { Ok(bot) } else { Err(problems) }
     }

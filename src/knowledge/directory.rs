@@ -50,19 +50,11 @@ impl Directory {
         for v in &lists.villages {
             if !lists.towns.iter().any(|t| t.id == v.town) {
                 let line = line_of(source, &format!("\"{}\"", v.id));
-                problems.push(Problem::new(
-                    file,
-                    line,
-                    format!("village {} names unknown town {:?}", v.id, v.town),
-                ));
+                problems.push(Problem::new(file, line, format!("village {} names unknown town {:?}", v.id, v.town)));
             }
         }
         if problems.is_empty() {
-            Ok(Directory {
-                values,
-                towns: lists.towns,
-                villages: lists.villages,
-            })
+            Ok(Directory { values, towns: lists.towns, villages: lists.villages })
         } else {
             Err(problems)
         }
@@ -99,11 +91,7 @@ impl Directory {
 
 fn flatten(prefix: &str, table: &toml::Table, out: &mut BTreeMap<String, String>) {
     for (k, v) in table {
-        let key = if prefix.is_empty() {
-            k.clone()
-        } else {
-            format!("{prefix}.{k}")
-        };
+        let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
         match v {
             toml::Value::Table(t) => flatten(&key, t, out),
             toml::Value::String(s) => {
@@ -119,10 +107,7 @@ fn flatten(prefix: &str, table: &toml::Table, out: &mut BTreeMap<String, String>
 
 /// The 1-based line of the first occurrence of `needle`, or 1.
 pub(crate) fn line_of(source: &str, needle: &str) -> usize {
-    source
-        .find(needle)
-        .map(|i| source[..i].matches('\n').count() + 1)
-        .unwrap_or(1)
+    source.find(needle).map(|i| source[..i].matches('\n').count() + 1).unwrap_or(1)
 }
 
 #[cfg(test)]
@@ -147,10 +132,7 @@ town = "xinhu"
     #[test]
     fn renders_placeholders() {
         let d = Directory::parse("directory.toml", SAMPLE).unwrap();
-        assert_eq!(
-            d.render("电话 {{hall.phone}}，{{ hall.name }}").unwrap(),
-            "电话 0546-0000000，公共法律服务中心"
-        );
+        assert_eq!(d.render("电话 {{hall.phone}}，{{ hall.name }}").unwrap(), "电话 0546-0000000，公共法律服务中心");
         assert_eq!(d.render("{{hall.fax}} {{x}}").unwrap_err(), vec!["hall.fax", "x"]);
         assert_eq!(d.towns[0].name, "新户镇");
         assert_eq!(d.villages[0].town, "xinhu");

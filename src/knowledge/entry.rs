@@ -44,9 +44,7 @@ struct FrontMatter {
 fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 80
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
 }
 
 impl Entry {
@@ -55,10 +53,7 @@ impl Entry {
         let problem = |line: usize, msg: String| vec![Problem::new(file, line, msg)];
         let source = source.strip_prefix('\u{feff}').unwrap_or(source);
         let Some(rest) = source.strip_prefix("+++\n").or_else(|| source.strip_prefix("+++\r\n")) else {
-            return Err(problem(
-                1,
-                "the file must start with a `+++` line (front matter)".into(),
-            ));
+            return Err(problem(1, "the file must start with a `+++` line (front matter)".into()));
         };
         let Some(end) = rest.find("\n+++") else {
             return Err(problem(1, "the front matter is not closed by a `+++` line".into()));
@@ -82,18 +77,9 @@ impl Entry {
                 problems.push(Problem::new(file, line_of(name), format!("`{name}` is empty")));
             }
         }
-        let similar: Vec<String> = fm
-            .similar
-            .iter()
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-            .collect();
+        let similar: Vec<String> = fm.similar.iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
         let imported = fm.source.is_some();
-        let max_chars = if imported {
-            MAX_IMPORTED_ANSWER_CHARS
-        } else {
-            MAX_ANSWER_CHARS
-        };
+        let max_chars = if imported { MAX_IMPORTED_ANSWER_CHARS } else { MAX_ANSWER_CHARS };
         if similar.len() < MIN_SIMILAR && !imported {
             problems.push(Problem::new(
                 file,
@@ -194,25 +180,13 @@ mod tests {
     #[test]
     fn empty_long_and_unparseable() {
         let empty = GOOD.replace("拨打 {{hotline.number}}。\n", "");
-        assert!(
-            Entry::parse("f.md", &empty, &dir()).unwrap_err()[0]
-                .message
-                .contains("empty")
-        );
+        assert!(Entry::parse("f.md", &empty, &dir()).unwrap_err()[0].message.contains("empty"));
         let long = GOOD.replace("拨打", &"很长".repeat(400));
-        assert!(
-            Entry::parse("f.md", &long, &dir()).unwrap_err()[0]
-                .message
-                .contains("characters")
-        );
+        assert!(Entry::parse("f.md", &long, &dir()).unwrap_err()[0].message.contains("characters"));
         let broken = GOOD.replace("question = ", "question ");
         assert_eq!(Entry::parse("f.md", &broken, &dir()).unwrap_err()[0].line, 4);
         let missing = GOOD.replace("category = \"热线\"\n", "");
-        assert!(
-            Entry::parse("f.md", &missing, &dir()).unwrap_err()[0]
-                .message
-                .contains("category")
-        );
+        assert!(Entry::parse("f.md", &missing, &dir()).unwrap_err()[0].message.contains("category"));
         assert!(Entry::parse("f.md", "no front matter", &dir()).is_err());
     }
 }

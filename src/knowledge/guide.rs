@@ -47,13 +47,10 @@ impl Guide {
         if fm.title.trim().is_empty() || fm.summary.trim().is_empty() {
             problems.push(Problem::new(file, 2, "`title` and `summary` are required"));
         }
-        let name = fm.name.clone().unwrap_or_else(|| {
-            fm.title
-                .trim()
-                .trim_end_matches("办事指南")
-                .trim_end_matches("申请")
-                .to_owned()
-        });
+        let name = fm
+            .name
+            .clone()
+            .unwrap_or_else(|| fm.title.trim().trim_end_matches("办事指南").trim_end_matches("申请").to_owned());
         let mut sections = Vec::new();
         let mut current: Option<(String, String, usize)> = None;
         for (i, line) in body.lines().enumerate() {
@@ -64,11 +61,7 @@ impl Guide {
                 text.push_str(line);
                 text.push('\n');
             } else if !line.trim().is_empty() {
-                problems.push(Problem::new(
-                    file,
-                    body_line + i,
-                    "text before the first `## ` section heading",
-                ));
+                problems.push(Problem::new(file, body_line + i, "text before the first `## ` section heading"));
             }
         }
         sections.extend(current);
@@ -88,10 +81,7 @@ impl Guide {
                 ),
             }
         }
-        let chars: usize = rendered
-            .iter()
-            .map(|(h, t)| h.chars().count() + t.chars().count())
-            .sum();
+        let chars: usize = rendered.iter().map(|(h, t)| h.chars().count() + t.chars().count()).sum();
         if chars > MAX_GUIDE_CHARS {
             problems.push(Problem::new(
                 file,

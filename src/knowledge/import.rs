@@ -22,47 +22,25 @@ const CATEGORY: [&str; 3] = ["category", "分类", "类别"];
 const ID: [&str; 2] = ["id", "编号"];
 
 fn column(headers: &[String], names: &[&str]) -> Option<usize> {
-    headers.iter().position(|h| {
-        names
-            .iter()
-            .any(|n| h.trim().trim_start_matches('\u{feff}').eq_ignore_ascii_case(n))
-    })
+    headers.iter().position(|h| names.iter().any(|n| h.trim().trim_start_matches('\u{feff}').eq_ignore_ascii_case(n)))
 }
 
 /// Similar questions in one cell are separated by `|`, `；` or new lines.
 fn split_similar(cell: &str) -> Vec<String> {
-    cell.split(['|', '；', ';', '\n'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
+    cell.split(['|', '；', ';', '\n']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
 }
 
 /// Reads CSV with a header row naming the question and answer columns (English or Chinese).
 pub fn read_csv(text: &str) -> Result<Vec<Row>, String> {
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(|e| e.to_string())?
-        .iter()
-        .map(str::to_owned)
-        .collect();
+    let headers: Vec<String> = reader.headers().map_err(|e| e.to_string())?.iter().map(str::to_owned).collect();
     let q = column(&headers, &QUESTION).ok_or("no question column (question / 问题)")?;
     let a = column(&headers, &ANSWER).ok_or("no answer column (answer / 答案)")?;
-    let (s, c, i) = (
-        column(&headers, &SIMILAR),
-        column(&headers, &CATEGORY),
-        column(&headers, &ID),
-    );
+    let (s, c, i) = (column(&headers, &SIMILAR), column(&headers, &CATEGORY), column(&headers, &ID));
     let mut rows = Vec::new();
     for (n, record) in reader.records().enumerate() {
         let record = record.map_err(|e| format!("row {}: {e}", n + 2))?;
-        let cell = |k: Option<usize>| {
-            k.and_then(|k| record.get(k))
-                .map(str::trim)
-                .unwrap_or_default()
-                .to_owned()
-        };
+        let cell = |k: Option<usize>| k.and_then(|k| record.get(k)).map(str::trim).unwrap_or_default().to_owned();
         rows.push(Row {
             id: Some(cell(i)).filter(|s| !s.is_empty()),
             question: cell(Some(q)),
@@ -79,12 +57,8 @@ pub fn read_jsonl(text: &str) -> Result<Vec<Row>, String> {
     let mut rows = Vec::new();
     for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let v: serde_json::Value = serde_json::from_str(line).map_err(|e| format!("line {}: {e}", n + 1))?;
-        let get = |names: &[&str]| {
-            names
-                .iter()
-                .find_map(|k| v.get(*k).and_then(|x| x.as_str()))
-                .map(|s| s.trim().to_owned())
-        };
+        let get =
+            |names: &[&str]| names.iter().find_map(|k| v.get(*k).and_then(|x| x.as_str())).map(|s| s.trim().to_owned());
         let similar = SIMILAR.iter().find_map(|k| v.get(*k)).map(|x| match x {
             serde_json::Value::Array(items) => items.iter().filter_map(|i| i.as_str()).map(str::to_owned).collect(),
             serde_json::Value::String(s) => split_similar(s),
@@ -196,12 +170,8 @@ mod tests {
         assert_eq!(rows[1].similar, vec!["z"]);
         let dir = tempfile::tempdir().unwrap();
         let done = write_entries(&rows, dir.path(), "qa", "常见问题", "import").unwrap();
-        let e = Entry::parse(
-            "x.md",
-            &std::fs::read_to_string(&done.written[0]).unwrap(),
-            &Directory::default(),
-        )
-        .unwrap();
+        let e =
+            Entry::parse("x.md", &std::fs::read_to_string(&done.written[0]).unwrap(), &Directory::default()).unwrap();
         assert!(e.answer.contains("{ {不是占位符}}"));
         assert!(read_jsonl("{broken").is_err());
         assert!(read_csv("foo,bar\n1,2\n").is_err());

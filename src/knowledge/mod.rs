@@ -57,11 +57,7 @@ impl Faq {
             .unwrap_or_default();
 
         let (lexicon, lex_problems) = Lexicon::load(&dir.join("dict"));
-        problems.extend(
-            lex_problems
-                .into_iter()
-                .map(|p| Problem::new(rel(Path::new(&p.file)), p.line, p.message)),
-        );
+        problems.extend(lex_problems.into_iter().map(|p| Problem::new(rel(Path::new(&p.file)), p.line, p.message)));
 
         let mut entries = Vec::new();
         for path in files_under(&dir.join("entries"), "md") {
@@ -104,13 +100,7 @@ impl Faq {
         }
         problems.sort();
         match bot {
-            Some(bot) if problems.is_empty() => Ok(Faq {
-                entries,
-                guides,
-                directory,
-                bot,
-                lexicon,
-            }),
+            Some(bot) if problems.is_empty() => Ok(Faq { entries, guides, directory, bot, lexicon }),
             _ => Err(problems),
         }
     }
@@ -126,11 +116,7 @@ fn cross_check(entries: &[Entry], problems: &mut Vec<Problem>) {
     let mut questions: HashMap<String, &Entry> = HashMap::new();
     for e in entries {
         if let Some(first) = ids.insert(&e.id, e) {
-            problems.push(Problem::new(
-                &e.file,
-                2,
-                format!("duplicate id {:?} (also in {})", e.id, first.file),
-            ));
+            problems.push(Problem::new(&e.file, 2, format!("duplicate id {:?} (also in {})", e.id, first.file)));
         }
         for q in std::iter::once(&e.question).chain(&e.similar) {
             let key = normalize(q);
@@ -166,11 +152,7 @@ fn check_guides(guides: &[Guide], entries: &[Entry], problems: &mut Vec<Problem>
                 problems.push(Problem::new(&g.file, 2, format!("unknown entry {id:?} in `entries`")));
             }
             if let Some(other) = pointed.insert(id, g) {
-                problems.push(Problem::new(
-                    &g.file,
-                    2,
-                    format!("entry {id:?} already points to guide {}", other.id),
-                ));
+                problems.push(Problem::new(&g.file, 2, format!("entry {id:?} already points to guide {}", other.id)));
             }
         }
     }
@@ -230,14 +212,7 @@ impl Knowledge {
     ) -> anyhow::Result<Knowledge> {
         let index = SearchIndex::build(&faq.entries, analyzer, index_dir)?.with_thresholds(thresholds);
         let by_id = faq.entries.iter().enumerate().map(|(i, e)| (e.id.clone(), i)).collect();
-        Ok(Knowledge {
-            entries: faq.entries,
-            guides: faq.guides,
-            by_id,
-            directory: faq.directory,
-            bot: faq.bot,
-            index,
-        })
+        Ok(Knowledge { entries: faq.entries, guides: faq.guides, by_id, directory: faq.directory, bot: faq.bot, index })
     }
 
     pub fn entry(&self, id: &str) -> Option<&Entry> {
@@ -253,19 +228,15 @@ impl Knowledge {
     pub fn guide_named(&self, words: &str) -> Option<&Guide> {
         let asked = compact(words);
         (!asked.is_empty()).then_some(())?;
-        self.guides.iter().find(|g| {
-            [&g.name, &g.title, &g.id]
-                .into_iter()
-                .chain(&g.aliases)
-                .any(|n| compact(n) == asked)
-        })
+        self.guides
+            .iter()
+            .find(|g| [&g.name, &g.title, &g.id].into_iter().chain(&g.aliases).any(|n| compact(n) == asked))
     }
 
     /// The guide whose name the words contain ("指南 法律援助的").
     pub fn guide_mentioned(&self, words: &str) -> Option<&Guide> {
         let asked = compact(words);
-        self.guide_named(words)
-            .or_else(|| self.guides.iter().find(|g| asked.contains(&compact(&g.name))))
+        self.guide_named(words).or_else(|| self.guides.iter().find(|g| asked.contains(&compact(&g.name))))
     }
 
     pub fn index(&self) -> &SearchIndex {
@@ -276,10 +247,7 @@ impl Knowledge {
     pub fn search(&self, query: &str, limit: usize) -> Found {
         self.index.search(query, limit).unwrap_or_else(|e| {
             tracing::error!(error = %e, "search failed");
-            Found {
-                decision: Decision::Unknown,
-                hits: vec![],
-            }
+            Found { decision: Decision::Unknown, hits: vec![], off_topic: false }
         })
     }
 }

@@ -10,19 +10,12 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(file: impl Into<String>, line: usize, message: impl Into<String>) -> Self {
-        Problem {
-            file: file.into(),
-            line,
-            message: message.into(),
-        }
+        Problem { file: file.into(), line, message: message.into() }
     }
 
     /// A TOML parse error, placed on its line; `first_line` is the file line the TOML starts on.
     pub fn from_toml(file: &str, source: &str, first_line: usize, err: &toml::de::Error) -> Self {
-        let line = err
-            .span()
-            .map(|span| source[..span.start.min(source.len())].matches('\n').count())
-            .unwrap_or(0);
+        let line = err.span().map(|span| source[..span.start.min(source.len())].matches('\n').count()).unwrap_or(0);
         Problem::new(file, first_line + line, err.message().trim().to_owned())
     }
 }

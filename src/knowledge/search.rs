@@ -36,6 +36,12 @@ struct DocInfo {
     terms: Vec<String>,
 }
 
+/// Coverage an off-topic question needs to be answered at all.
+const OFF_TOPIC_COVERAGE: f32 = 0.9;
+
+/// Ranking score = BM25 × (this + coverage).
+const COVERAGE_RANK_BASE: f32 = 0.5;
+
 /// How much a stored question held whole in the query counts towards coverage.
 const CONTAINED_WEIGHT: f32 = 0.8;
 
@@ -65,23 +71,13 @@ pub struct Thresholds {
 impl Thresholds {
     /// Plain BM25 as a baseline: the best hit is always the answer.
     pub fn always_answer() -> Self {
-        Thresholds {
-            answer_coverage: 0.0,
-            suggest_coverage: 0.0,
-            answer_margin: f32::INFINITY,
-            coverage_lead: 0.0,
-        }
+        Thresholds { answer_coverage: 0.0, suggest_coverage: 0.0, answer_margin: f32::INFINITY, coverage_lead: 0.0 }
     }
 }
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Thresholds {
-            answer_coverage: 0.6,
-            suggest_coverage: 0.51,
-            answer_margin: 0.8,
-            coverage_lead: 0.2,
-        }
+        Thresholds { answer_coverage: 0.6, suggest_coverage: 0.55, answer_margin: 0.7, coverage_lead: 0.2 }
     }
 }
 
@@ -98,6 +94,8 @@ pub struct Hit {
 pub struct Found {
     pub decision: Decision,
     pub hits: Vec<Hit>,
+    /// The query names something outside legal services.
+    pub off_topic: bool,
 }
 
 pub struct SearchIndex {
@@ -118,9 +116,8 @@ impl SearchIndex {
     /// Builds a fresh index of `entries` in a new folder under `index_dir`.
     pub fn build(entries: &[Entry], analyzer: Analyzer, index_dir: &Path) -> anyhow::Result<Self> {
         let mut schema = Schema::builder();
-        let indexing = TextFieldIndexing::default()
-            .set_tokenizer("whitespace")
-            .set_index_option(IndexRecordOption::WithFreqs);
+        let indexing =
+            TextFieldIndexing::default().set_tokenizer("whitespace").set_index_option(IndexRecordOption::WithFreqs);
         let text = schema.add_text_field("text", TextOptions::default().set_indexing_options(indexing));
         let entry_id = schema.add_text_field("entry", STRING | STORED);
         let doc_no = schema.add_u64_field("doc_no", FAST);
@@ -157,11 +154,7 @@ impl SearchIndex {
                     entry_id => e.id.clone(),
                     doc_no => docs.len() as u64,
                 ))?;
-                docs.push(DocInfo {
-                    entry: i,
-                    kind,
-                    terms: distinct.into_iter().cloned().collect(),
-                });
+                docs.push(DocInfo { entry: i, kind, terms: distinct.into_iter().cloned().collect() });
             }
             vocab.push(entry_vocab);
         }
@@ -169,10 +162,7 @@ impl SearchIndex {
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         let analyzer = analyzer.with_vocabulary(&df);
         let n = docs.len() as f32;
-        let idf = df
-            .into_iter()
-            .map(|(t, d)| (t, (1.0 + (n - d as f32 + 0.5) / (d as f32 + 0.5)).ln()))
-            .collect();
+        let idf = df.into_iter().map(|(t, d)| (t, (1.0 + (n - d as f32 + 0.5) / (d as f32 + 0.5)).ln())).collect();
         Ok(SearchIndex {
             reader,
             text,
@@ -197,10 +187,8 @@ impl SearchIndex {
 
     /// Ranked entries for `query`, best first, with the decision lawline would take.
     pub fn search(&self, query: &str, limit: usize) -> anyhow::Result<Found> {
-        let unknown = Found {
-            decision: Decision::Unknown,
-            hits: vec![],
-        };
+        let off_topic = self.analyzer.off_topic(query);
+        let unknown = Found { decision: Decision::Unknown, hits: vec![], off_topic };
         let mut terms = self.analyzer.terms(query);
         let mut seen = HashSet::new();
         terms.retain(|t| seen.insert(t.clone()));
@@ -215,10 +203,7 @@ impl SearchIndex {
             })
             .collect();
         let searcher = self.reader.searcher();
-        let top = searcher.search(
-            &BooleanQuery::new(subqueries),
-            &TopDocs::with_limit(80).order_by_score(),
-        )?;
+        let top = searcher.search(&BooleanQuery::new(subqueries), &TopDocs::with_limit(80).order_by_score())?;
 
         // Unknown terms (absent from the knowledge base) count with the highest weight: a
         // question about the weather must not be answered because it also says "怎么办".
@@ -249,24 +234,21 @@ impl SearchIndex {
         let mut hits: Vec<Hit> = best
             .into_iter()
             .map(|(entry, (score, contained))| {
-                let covered: f32 = terms
-                    .iter()
-                    .filter(|t| self.vocab[entry].contains(*t))
-                    .map(weight)
-                    .sum();
+                let covered: f32 = terms.iter().filter(|t| self.vocab[entry].contains(*t)).map(weight).sum();
                 let coverage = (covered / total).max(contained * CONTAINED_WEIGHT);
-                Hit {
-                    entry,
-                    score,
-                    coverage: coverage.clamp(0.0, 1.0),
-                }
+                Hit { entry, score, coverage: coverage.clamp(0.0, 1.0) }
             })
             .collect();
+        // BM25 alone favours an entry that repeats one query word; weighing it by coverage
+        // favours the entry that speaks of all of them.
+        for h in &mut hits {
+            h.score *= COVERAGE_RANK_BASE + h.coverage;
+        }
         hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.entry.cmp(&b.entry)));
         hits.truncate(limit.max(3));
-        let decision = decide(&hits, &self.thresholds);
+        let decision = decide(&hits, off_topic, &self.thresholds);
         hits.truncate(limit);
-        Ok(Found { decision, hits })
+        Ok(Found { decision, hits, off_topic })
     }
 
     pub fn thresholds(&self) -> &Thresholds {
@@ -280,11 +262,15 @@ impl SearchIndex {
     }
 }
 
-/// Answer, suggest or "not known", from the ranked hits.
-pub fn decide(hits: &[Hit], t: &Thresholds) -> Decision {
+/// Answer, suggest or "not known", from the ranked hits. An off-topic question is answered
+/// only when an entry covers it almost whole.
+pub fn decide(hits: &[Hit], off_topic: bool, t: &Thresholds) -> Decision {
     let Some(first) = hits.first() else {
         return Decision::Unknown;
     };
+    if off_topic && first.coverage < OFF_TOPIC_COVERAGE {
+        return Decision::Unknown;
+    }
     // The best must stand out from the runner-up, by score or by how much it covers.
     let clear_lead = hits.get(1).is_none_or(|second| {
         second.score < first.score * t.answer_margin || first.coverage - second.coverage >= t.coverage_lead

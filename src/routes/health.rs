@@ -17,9 +17,5 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         "index": if entries > 0 { "ok" } else { "empty" },
         "entries": entries,
     });
-    if database && entries > 0 {
-        HttpResponse::Ok().json(body)
-    } else {
-        HttpResponse::ServiceUnavailable().json(body)
-    }
+    if database && entries > 0 { HttpResponse::Ok().json(body) } else { HttpResponse::ServiceUnavailable().json(body) }
 }

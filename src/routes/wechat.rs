@@ -46,9 +46,7 @@ impl ResponseError for WebhookError {
             WebhookError::BadRequest(_) => "bad request",
             WebhookError::Internal(_) => "internal error",
         };
-        HttpResponse::build(self.status_code())
-            .content_type("text/plain")
-            .body(text)
+        HttpResponse::build(self.status_code()).content_type("text/plain").body(text)
     }
 }
 
@@ -135,9 +133,7 @@ pub async fn receive(
         ),
         None => xml,
     };
-    Ok(HttpResponse::Ok()
-        .content_type("application/xml; charset=utf-8")
-        .body(out))
+    Ok(HttpResponse::Ok().content_type("application/xml; charset=utf-8").body(out))
 }
 
 fn bad(reason: &str) -> WebhookError {
@@ -219,11 +215,7 @@ async fn reply_for(state: &web::Data<AppState>, inbound: Inbound) -> Result<Opti
     // A passive reply carries one message; the others follow by the outbox, a moment later so
     // that they arrive after it.
     state.enqueue(&openid, &rest, FOLLOW_UP_DELAY_SECS).await?;
-    let stored = first
-        .as_ref()
-        .map(serde_json::to_string)
-        .transpose()
-        .map_err(anyhow::Error::from)?;
+    let stored = first.as_ref().map(serde_json::to_string).transpose().map_err(anyhow::Error::from)?;
     state.store.finish_delivery(&key, stored.as_deref(), now()).await?;
     Ok(first)
 }

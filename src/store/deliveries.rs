@@ -41,13 +41,12 @@ impl Store {
             .await?;
         Ok(match row {
             None => Claim::New,
-            Some(row) => match (
-                row.try_get::<String, _>("status")?.as_str(),
-                row.try_get::<Option<String>, _>("reply")?,
-            ) {
-                ("replied", Some(reply)) => Claim::Replied(reply),
-                _ => Claim::Pending,
-            },
+            Some(row) => {
+                match (row.try_get::<String, _>("status")?.as_str(), row.try_get::<Option<String>, _>("reply")?) {
+                    ("replied", Some(reply)) => Claim::Replied(reply),
+                    _ => Claim::Pending,
+                }
+            }
         })
     }
 

@@ -42,11 +42,7 @@ impl Store {
             if let Some(parent) = Path::new(file).parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::create_dir_all(parent)?;
             }
-            let url = if path.contains('?') {
-                url.to_owned()
-            } else {
-                format!("sqlite://{path}?mode=rwc")
-            };
+            let url = if path.contains('?') { url.to_owned() } else { format!("sqlite://{path}?mode=rwc") };
             (Backend::Sqlite, url)
         } else {
             anyhow::bail!("the database URL must start with sqlite:// or postgres://");
@@ -59,8 +55,7 @@ impl Store {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
                         use sqlx::Executor;
-                        conn.execute("PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;")
-                            .await?;
+                        conn.execute("PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;").await?;
                     }
                     Ok(())
                 })
@@ -91,8 +86,5 @@ impl Store {
 
 /// Unix seconds now.
 pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default()
 }

@@ -67,11 +67,7 @@ impl Store {
             Backend::Postgres => CLAIM_SKIP_LOCKED,
             Backend::Sqlite => CLAIM,
         };
-        let row = sqlx::query(sql)
-            .bind(lease_until)
-            .bind(now)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(sql).bind(lease_until).bind(now).fetch_optional(&self.pool).await?;
         row.map(|r| {
             Ok(OutboxItem {
                 id: r.try_get("id")?,
@@ -121,8 +117,6 @@ impl Store {
         let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status ORDER BY status")
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("status")?, r.try_get("n")?)))
-            .collect()
+        rows.iter().map(|r| Ok((r.try_get("status")?, r.try_get("n")?))).collect()
     }
 }

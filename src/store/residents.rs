@@ -58,8 +58,7 @@ impl Store {
             .bind(openid.as_str())
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|r| Ok((r.try_get::<i64, _>("subscribed")? == 1, r.try_get("last_inbound_at")?)))
-            .transpose()
+        row.map(|r| Ok((r.try_get::<i64, _>("subscribed")? == 1, r.try_get("last_inbound_at")?))).transpose()
     }
 
     /// The stored conversation state (JSON), if any.

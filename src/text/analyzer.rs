@@ -25,6 +25,8 @@ pub struct Lexicon {
     pub stopwords: HashSet<String>,
     /// variant → canonical term.
     pub synonyms: HashMap<String, String>,
+    /// Words that mark a message as outside legal services (weather, shopping, tickets…).
+    pub out_of_scope: Vec<String>,
 }
 
 /// A problem in a dictionary file, with its place.
@@ -52,11 +54,7 @@ impl Lexicon {
                     continue;
                 }
                 if let Err(message) = f(i + 1, line) {
-                    problems.push(LexiconProblem {
-                        file: path.display().to_string(),
-                        line: i + 1,
-                        message,
-                    });
+                    problems.push(LexiconProblem { file: path.display().to_string(), line: i + 1, message });
                 }
             }
         };
@@ -74,19 +72,20 @@ impl Lexicon {
             lex.stopwords.insert(normalize(line));
             Ok(())
         });
+        read("out_of_scope.txt", &mut |_, line| {
+            let word = normalize(line).replace(' ', "");
+            if !word.is_empty() {
+                lex.out_of_scope.push(word);
+            }
+            Ok(())
+        });
         read("synonyms.txt", &mut |_, line| {
-            let (canonical, variants) = line
-                .split_once([':', '：'])
-                .ok_or("expected `canonical: variant, variant`")?;
+            let (canonical, variants) = line.split_once([':', '：']).ok_or("expected `canonical: variant, variant`")?;
             let canonical = normalize(canonical);
             if canonical.is_empty() {
                 return Err("the canonical term is empty".into());
             }
-            for v in variants
-                .split([',', '，', '、'])
-                .map(normalize)
-                .filter(|v| !v.is_empty())
-            {
+            for v in variants.split([',', '，', '、']).map(normalize).filter(|v| !v.is_empty()) {
                 if let Some(prev) = lex.synonyms.insert(v.clone(), canonical.clone())
                     && prev != canonical
                 {
@@ -105,6 +104,7 @@ pub struct Analyzer {
     jieba: Arc<Jieba>,
     stopwords: Arc<HashSet<String>>,
     synonyms: Arc<HashMap<String, String>>,
+    out_of_scope: Arc<Vec<String>>,
     /// Fuzzy pinyin key → the knowledge base's own term, once the vocabulary is known.
     sounds: Arc<HashMap<String, String>>,
     /// The knowledge base's own terms; these are never re-mapped by sound.
@@ -131,6 +131,7 @@ impl Analyzer {
             jieba: Arc::new(jieba),
             stopwords: Arc::new(lex.stopwords.clone()),
             synonyms: Arc::new(lex.synonyms.clone()),
+            out_of_scope: Arc::new(lex.out_of_scope.clone()),
             sounds: Arc::default(),
             vocabulary: Arc::default(),
             plain: false,
@@ -143,6 +144,7 @@ impl Analyzer {
             jieba: Arc::new(base_jieba().clone()),
             stopwords: Arc::default(),
             synonyms: Arc::default(),
+            out_of_scope: Arc::default(),
             sounds: Arc::default(),
             vocabulary: Arc::default(),
             plain: true,
@@ -168,6 +170,12 @@ impl Analyzer {
         self.sounds = Arc::new(best.into_iter().map(|(k, (t, _))| (k, t.to_owned())).collect());
         self.vocabulary = Arc::new(vocabulary.keys().cloned().collect());
         self
+    }
+
+    /// True when the text names something outside legal services (`dict/out_of_scope.txt`).
+    pub fn off_topic(&self, text: &str) -> bool {
+        let compact = normalize(text).replace(' ', "");
+        self.out_of_scope.iter().any(|w| compact.contains(w.as_str()))
     }
 
     /// The search terms of `text`, in order, repeats kept (they carry term frequency).
@@ -217,12 +225,8 @@ impl Analyzer {
         }
         let is_letters = |t: &&str| t.chars().all(|c| c.is_ascii_alphabetic());
         if is_letters(&first) {
-            let words: Vec<&str> = tokens
-                .iter()
-                .take(MAX_PINYIN_WORDS)
-                .take_while(|t| is_letters(t))
-                .copied()
-                .collect();
+            let words: Vec<&str> =
+                tokens.iter().take(MAX_PINYIN_WORDS).take_while(|t| is_letters(t)).copied().collect();
             for n in (1..=words.len()).rev() {
                 if let Some(term) = self.sounds.get(&pinyin::typed_key(&words[..n].concat())) {
                     return (Some(term.clone()), n);
@@ -241,9 +245,7 @@ impl Analyzer {
 
 impl std::fmt::Debug for Analyzer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Analyzer")
-            .field("stopwords", &self.stopwords.len())
-            .finish()
+        f.debug_struct("Analyzer").field("stopwords", &self.stopwords.len()).finish()
     }
 }
 
@@ -258,6 +260,7 @@ mod tests {
             synonyms: [("法援", "法律援助"), ("法律援组", "法律援助"), ("工钱", "工资")]
                 .map(|(a, b)| (a.to_owned(), b.to_owned()))
                 .into(),
+            out_of_scope: vec!["天气".into(), "火车票".into()],
         }
     }
 
@@ -279,6 +282,14 @@ mod tests {
     }
 
     #[test]
+    fn off_topic_words() {
+        let a = Analyzer::new(&lexicon());
+        assert!(a.off_topic("明天天气咋样"));
+        assert!(a.off_topic("去北京的火 车 票"));
+        assert!(!a.off_topic("公司不发工资"));
+    }
+
+    #[test]
     fn typed_pinyin_and_homophones_map_onto_known_terms() {
         let vocab: HashMap<String, u32> = [("公司", 5), ("工资", 9), ("法律援助", 7), ("公证", 4), ("离婚", 6)]
             .map(|(t, n)| (t.to_owned(), n))
@@ -297,17 +308,9 @@ mod tests {
     #[test]
     fn loads_files_and_reports_bad_lines() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("legal_terms.txt"),
-            "# terms\n宅基地 3000\n司法确认 abc\n",
-        )
-        .unwrap();
+        std::fs::write(dir.path().join("legal_terms.txt"), "# terms\n宅基地 3000\n司法确认 abc\n").unwrap();
         std::fs::write(dir.path().join("stopwords.txt"), "的\n了\n").unwrap();
-        std::fs::write(
-            dir.path().join("synonyms.txt"),
-            "公证: 公正\n工资 工钱\n诉讼：打官司，起诉\n",
-        )
-        .unwrap();
+        std::fs::write(dir.path().join("synonyms.txt"), "公证: 公正\n工资 工钱\n诉讼：打官司，起诉\n").unwrap();
         let (lex, problems) = Lexicon::load(dir.path());
         assert_eq!(lex.terms, vec![("宅基地".to_owned(), Some(3000))]);
         assert_eq!(lex.stopwords.len(), 2);

@@ -113,27 +113,15 @@ impl ApiClient {
             "secret": self.secret,
             "force_refresh": force_refresh,
         });
-        let resp: TokenResponse = self
-            .http
-            .post(format!("{}/cgi-bin/stable_token", self.base))
-            .json(&body)
-            .send()
-            .await?
-            .json()
-            .await?;
+        let resp: TokenResponse =
+            self.http.post(format!("{}/cgi-bin/stable_token", self.base)).json(&body).send().await?.json().await?;
         match (resp.access_token, resp.errcode.unwrap_or(0)) {
             (Some(value), 0) => {
                 let lifetime = Duration::from_secs(resp.expires_in.unwrap_or(7200));
                 tracing::info!(force_refresh, lifetime_s = lifetime.as_secs(), "fetched access token");
-                Ok(CachedToken {
-                    value,
-                    refresh_at: Instant::now() + lifetime.saturating_sub(EXPIRY_MARGIN),
-                })
+                Ok(CachedToken { value, refresh_at: Instant::now() + lifetime.saturating_sub(EXPIRY_MARGIN) })
             }
-            (_, code) => Err(ApiError::Wechat {
-                code,
-                message: resp.errmsg.unwrap_or_default(),
-            }),
+            (_, code) => Err(ApiError::Wechat { code, message: resp.errmsg.unwrap_or_default() }),
         }
     }
 
@@ -164,11 +152,7 @@ impl ApiClient {
             0 => Ok(resp),
             code => Err(ApiError::Wechat {
                 code,
-                message: resp
-                    .get("errmsg")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
+                message: resp.get("errmsg").and_then(Value::as_str).unwrap_or_default().to_owned(),
             }),
         }
     }

@@ -177,18 +177,9 @@ impl Inbound {
         let id = || f.number::<i64>("MsgId");
         let text = |name: &str| f.get(name).unwrap_or_default().to_owned();
         let body = match msg_type {
-            "text" => Body::Text {
-                content: text("Content"),
-                msg_id: id()?,
-            },
-            "voice" => Body::Voice {
-                recognition: f.get("Recognition").map(str::to_owned),
-                msg_id: id()?,
-            },
-            "image" => Body::Image {
-                pic_url: text("PicUrl"),
-                msg_id: id()?,
-            },
+            "text" => Body::Text { content: text("Content"), msg_id: id()? },
+            "voice" => Body::Voice { recognition: f.get("Recognition").map(str::to_owned), msg_id: id()? },
+            "image" => Body::Image { pic_url: text("PicUrl"), msg_id: id()? },
             "video" | "shortvideo" => Body::Video { msg_id: id()? },
             "location" => Body::Location {
                 latitude: f.number("Location_X")?,
@@ -196,43 +187,25 @@ impl Inbound {
                 label: text("Label"),
                 msg_id: id()?,
             },
-            "link" => Body::Link {
-                title: text("Title"),
-                url: text("Url"),
-                msg_id: id()?,
-            },
+            "link" => Body::Link { title: text("Title"), url: text("Url"), msg_id: id()? },
             "event" => {
                 let event = f.require("Event")?;
                 let key = text("EventKey");
                 match event {
-                    "subscribe" => Body::Subscribe {
-                        scene: key.strip_prefix("qrscene_").map(str::to_owned),
-                    },
+                    "subscribe" => Body::Subscribe { scene: key.strip_prefix("qrscene_").map(str::to_owned) },
                     "unsubscribe" => Body::Unsubscribe,
                     "SCAN" => Body::Scan { scene: key },
                     "CLICK" => Body::Click { key },
                     "VIEW" => Body::View { url: key },
-                    "LOCATION" => Body::LocationReport {
-                        latitude: f.number("Latitude")?,
-                        longitude: f.number("Longitude")?,
-                    },
-                    other => Body::Other {
-                        kind: format!("event:{other}"),
-                        msg_id: None,
-                    },
+                    "LOCATION" => {
+                        Body::LocationReport { latitude: f.number("Latitude")?, longitude: f.number("Longitude")? }
+                    }
+                    other => Body::Other { kind: format!("event:{other}"), msg_id: None },
                 }
             }
-            other => Body::Other {
-                kind: other.to_owned(),
-                msg_id: f.optional_number("MsgId"),
-            },
+            other => Body::Other { kind: other.to_owned(), msg_id: f.optional_number("MsgId") },
         };
-        Ok(Inbound {
-            to,
-            from,
-            create_time,
-            body,
-        })
+        Ok(Inbound { to, from, create_time, body })
     }
 
     /// The key under which this delivery is processed once: MsgId for messages,
@@ -277,9 +250,7 @@ impl Inbound {
     pub fn text(&self) -> Option<&str> {
         match &self.body {
             Body::Text { content, .. } => Some(content),
-            Body::Voice {
-                recognition: Some(r), ..
-            } => Some(r),
+            Body::Voice { recognition: Some(r), .. } => Some(r),
             _ => None,
         }
     }
@@ -304,23 +275,14 @@ mod tests {
         assert_eq!(m.to, "gh_abc");
         assert_eq!(m.from.as_str(), "oUser123");
         assert_eq!(m.create_time, 1_700_000_000);
-        assert_eq!(
-            m.body,
-            Body::Text {
-                content: "公司不发工资怎么办".into(),
-                msg_id: 6054768590064713728
-            }
-        );
+        assert_eq!(m.body, Body::Text { content: "公司不发工资怎么办".into(), msg_id: 6054768590064713728 });
         assert_eq!(m.key().as_str(), "msg:6054768590064713728");
         assert_eq!(m.text(), Some("公司不发工资怎么办"));
     }
 
     #[test]
     fn bare_text_is_unescaped() {
-        let m = Inbound::parse(&wrap(
-            "<MsgType>text</MsgType><Content>a &amp; b</Content><MsgId>1</MsgId>",
-        ))
-        .unwrap();
+        let m = Inbound::parse(&wrap("<MsgType>text</MsgType><Content>a &amp; b</Content><MsgId>1</MsgId>")).unwrap();
         assert_eq!(m.text(), Some("a & b"));
     }
 
@@ -351,18 +313,10 @@ mod tests {
             "<MsgType>link</MsgType><Title>t</Title><Description>d</Description><Url>https://x</Url><MsgId>5</MsgId>",
         ))
         .unwrap();
-        assert_eq!(
-            link.body,
-            Body::Link {
-                title: "t".into(),
-                url: "https://x".into(),
-                msg_id: 5
-            }
-        );
-        let img = Inbound::parse(&wrap(
-            "<MsgType>image</MsgType><PicUrl>p</PicUrl><MediaId>m</MediaId><MsgId>6</MsgId>",
-        ))
-        .unwrap();
+        assert_eq!(link.body, Body::Link { title: "t".into(), url: "https://x".into(), msg_id: 5 });
+        let img =
+            Inbound::parse(&wrap("<MsgType>image</MsgType><PicUrl>p</PicUrl><MediaId>m</MediaId><MsgId>6</MsgId>"))
+                .unwrap();
         assert_eq!(img.kind(), "image");
     }
 
@@ -372,35 +326,20 @@ mod tests {
             "<MsgType>event</MsgType><Event>subscribe</Event><EventKey>qrscene_village-12</EventKey><Ticket>t</Ticket>",
         ))
         .unwrap();
-        assert_eq!(
-            sub.body,
-            Body::Subscribe {
-                scene: Some("village-12".into())
-            }
-        );
+        assert_eq!(sub.body, Body::Subscribe { scene: Some("village-12".into()) });
         assert_eq!(sub.key().as_str(), "evt:oUser123:1700000000:subscribe");
         let plain = Inbound::parse(&wrap("<MsgType>event</MsgType><Event>subscribe</Event>")).unwrap();
         assert_eq!(plain.body, Body::Subscribe { scene: None });
-        let click = Inbound::parse(&wrap(
-            "<MsgType>event</MsgType><Event>CLICK</Event><EventKey>ASK</EventKey>",
-        ))
-        .unwrap();
+        let click =
+            Inbound::parse(&wrap("<MsgType>event</MsgType><Event>CLICK</Event><EventKey>ASK</EventKey>")).unwrap();
         assert_eq!(click.body, Body::Click { key: "ASK".into() });
-        let scan = Inbound::parse(&wrap(
-            "<MsgType>event</MsgType><Event>SCAN</Event><EventKey>42</EventKey>",
-        ))
-        .unwrap();
+        let scan = Inbound::parse(&wrap("<MsgType>event</MsgType><Event>SCAN</Event><EventKey>42</EventKey>")).unwrap();
         assert_eq!(scan.body, Body::Scan { scene: "42".into() });
         let view = Inbound::parse(&wrap(
             "<MsgType>event</MsgType><Event>VIEW</Event><EventKey>https://a</EventKey><MenuId>1</MenuId>",
         ))
         .unwrap();
-        assert_eq!(
-            view.body,
-            Body::View {
-                url: "https://a".into()
-            }
-        );
+        assert_eq!(view.body, Body::View { url: "https://a".into() });
         let rep = Inbound::parse(&wrap("<MsgType>event</MsgType><Event>LOCATION</Event><Latitude>23.1</Latitude><Longitude>113.3</Longitude><Precision>119.4</Precision>")).unwrap();
         assert_eq!(rep.kind(), "LOCATION");
         let unsub = Inbound::parse(&wrap("<MsgType>event</MsgType><Event>unsubscribe</Event>")).unwrap();
@@ -412,13 +351,7 @@ mod tests {
     #[test]
     fn unknown_type_is_other() {
         let m = Inbound::parse(&wrap("<MsgType>miniprogrampage</MsgType><MsgId>9</MsgId>")).unwrap();
-        assert_eq!(
-            m.body,
-            Body::Other {
-                kind: "miniprogrampage".into(),
-                msg_id: Some(9)
-            }
-        );
+        assert_eq!(m.body, Body::Other { kind: "miniprogrampage".into(), msg_id: Some(9) });
         assert_eq!(m.key().as_str(), "msg:9");
     }
 
@@ -426,14 +359,8 @@ mod tests {
     fn hostile_and_broken_input() {
         let xxe = "<?xml version=\"1.0\"?><!DOCTYPE foo [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]><xml><Content>&xxe;</Content></xml>";
         assert_eq!(Inbound::parse(xxe).unwrap_err(), ParseError::Doctype);
-        assert!(matches!(
-            Inbound::parse("<xml><a>").unwrap_err(),
-            ParseError::Malformed(_)
-        ));
-        assert!(matches!(
-            Inbound::parse("<xml><a></b></xml>").unwrap_err(),
-            ParseError::Malformed(_)
-        ));
+        assert!(matches!(Inbound::parse("<xml><a>").unwrap_err(), ParseError::Malformed(_)));
+        assert!(matches!(Inbound::parse("<xml><a></b></xml>").unwrap_err(), ParseError::Malformed(_)));
         assert_eq!(Inbound::parse("<root><a>1</a></root>").unwrap_err(), ParseError::Root);
         assert_eq!(Inbound::parse("").unwrap_err(), ParseError::Root);
         assert_eq!(

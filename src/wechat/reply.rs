@@ -20,9 +20,7 @@ pub enum Reply {
 
 impl Reply {
     pub fn text(content: impl Into<String>) -> Self {
-        Reply::Text {
-            content: content.into(),
-        }
+        Reply::Text { content: content.into() }
     }
 
     /// The text a resident reads, for the message log.
@@ -41,16 +39,10 @@ impl Reply {
             cdata(account)
         );
         match self {
-            Reply::Text { content } => format!(
-                "{head}<MsgType><![CDATA[text]]></MsgType><Content>{}</Content></xml>",
-                cdata(content)
-            ),
-            Reply::News {
-                title,
-                description,
-                url,
-                pic_url,
-            } => format!(
+            Reply::Text { content } => {
+                format!("{head}<MsgType><![CDATA[text]]></MsgType><Content>{}</Content></xml>", cdata(content))
+            }
+            Reply::News { title, description, url, pic_url } => format!(
                 "{head}<MsgType><![CDATA[news]]></MsgType><ArticleCount>1</ArticleCount><Articles><item><Title>{}</Title><Description>{}</Description><PicUrl>{}</PicUrl><Url>{}</Url></item></Articles></xml>",
                 cdata(title),
                 cdata(description),
@@ -103,12 +95,7 @@ mod tests {
 
     #[test]
     fn news_reply_has_one_article() {
-        let r = Reply::News {
-            title: "t".into(),
-            description: "d".into(),
-            url: "https://u".into(),
-            pic_url: "".into(),
-        };
+        let r = Reply::News { title: "t".into(), description: "d".into(), url: "https://u".into(), pic_url: "".into() };
         let xml = r.to_xml("o", "gh", 1);
         assert!(xml.contains("<ArticleCount>1</ArticleCount>"));
         assert!(xml.contains("<Url><![CDATA[https://u]]></Url>"));
@@ -120,10 +107,7 @@ mod tests {
         let env = encrypted_envelope(&key, "wxapp", "tok", "<xml>hi</xml>", "1411525903", "461056294");
         let f = Fields::parse(&env).unwrap();
         let enc = f.get("Encrypt").unwrap();
-        assert!(signature::verify(
-            f.get("MsgSignature").unwrap(),
-            &["tok", "1411525903", "461056294", enc]
-        ));
+        assert!(signature::verify(f.get("MsgSignature").unwrap(), &["tok", "1411525903", "461056294", enc]));
         assert_eq!(crypto::decrypt(&key, "wxapp", enc).unwrap(), "<xml>hi</xml>");
         assert_eq!(f.get("TimeStamp"), Some("1411525903"));
     }

@@ -27,10 +27,7 @@ mod tests {
 
     #[test]
     fn wechatpy_vector() {
-        assert_eq!(
-            sign(&["test", "1410685589", "test"]),
-            "f21891de399b4e33a1a93c9a7b8a8fffb5a443ff"
-        );
+        assert_eq!(sign(&["test", "1410685589", "test"]), "f21891de399b4e33a1a93c9a7b8a8fffb5a443ff");
     }
 
     #[test]
@@ -40,10 +37,7 @@ mod tests {
 
     #[test]
     fn official_doc_vector() {
-        assert_eq!(
-            sign(&["AAAAA", "1714037059", "486452656"]),
-            "899cf89e464efb63f54ddac96b0a0a235f53aa78"
-        );
+        assert_eq!(sign(&["AAAAA", "1714037059", "486452656"]), "899cf89e464efb63f54ddac96b0a0a235f53aa78");
     }
 
     #[test]

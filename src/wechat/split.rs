@@ -57,10 +57,7 @@ mod tests {
         let parts = split_text(&text, 1000);
         assert!(parts.len() >= 3, "{}", parts.len());
         assert!(parts.iter().all(|p| p.len() <= 1000));
-        assert!(
-            parts.iter().all(|p| p.ends_with('。') || p.ends_with('！')),
-            "{parts:?}"
-        );
+        assert!(parts.iter().all(|p| p.ends_with('。') || p.ends_with('！')), "{parts:?}");
         assert_eq!(parts.concat().replace('\n', ""), text.replace('\n', ""), "nothing lost");
     }
 

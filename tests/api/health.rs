@@ -12,9 +12,6 @@ async fn health_and_readiness(b: Backend) {
     assert_eq!(ready.status(), 200);
     let body: serde_json::Value = ready.json().await.unwrap();
     assert_eq!(body["database"], "ok");
-    assert_eq!(
-        body["entries"].as_u64().unwrap() as usize,
-        app.state.knowledge().entries.len()
-    );
+    assert_eq!(body["entries"].as_u64().unwrap() as usize, app.state.knowledge().entries.len());
     assert!(body["entries"].as_u64().unwrap() > 20);
 }

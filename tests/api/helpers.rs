@@ -63,9 +63,7 @@ pub async fn fresh_database(backend: Backend, dir: &std::path::Path) -> String {
             let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&format!("{base}/test"))
                 .await
                 .expect("PostgreSQL must be running on 127.0.0.1:5432 (see README)");
-            conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .await
-                .unwrap();
+            conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.unwrap();
             format!("{base}/{name}")
         }
     }
@@ -103,13 +101,7 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settin
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state.clone();
     tokio::spawn(app.run_until_stopped());
-    TestApp {
-        address,
-        wechat,
-        state,
-        http: reqwest::Client::new(),
-        _dir: dir,
-    }
+    TestApp { address, wechat, state, http: reqwest::Client::new(), _dir: dir }
 }
 
 pub fn text_xml(openid: &str, content: &str, msg_id: i64) -> String {
@@ -171,21 +163,11 @@ impl TestApp {
         let body = format!(
             "<xml><ToUserName><![CDATA[gh_test]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
         );
-        let resp = self
-            .http
-            .post(format!("{}/wechat", self.address))
-            .query(&query)
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+        let resp = self.http.post(format!("{}/wechat", self.address)).query(&query).body(body).send().await.unwrap();
         (resp.status().as_u16(), resp.text().await.unwrap())
     }
 
     pub async fn count(&self, sql: &'static str) -> i64 {
-        sqlx::query_scalar::<_, i64>(sql)
-            .fetch_one(self.state.store.pool())
-            .await
-            .unwrap()
+        sqlx::query_scalar::<_, i64>(sql).fetch_one(self.state.store.pool()).await.unwrap()
     }
 }

@@ -24,10 +24,7 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
 
 async fn edits_to_faq_go_live_and_a_broken_edit_keeps_the_last_good_knowledge(b: Backend) {
     let faq = tempfile::tempdir().unwrap();
-    copy_dir(
-        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("faq"),
-        faq.path(),
-    );
+    copy_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("faq"), faq.path());
     let faq_dir = faq.path().to_path_buf();
     let app = spawn_app_with(b, |s| {
         s.faq_dir = faq_dir.clone();
@@ -55,27 +52,13 @@ async fn edits_to_faq_go_live_and_a_broken_edit_keeps_the_last_good_knowledge(b:
     assert!(live, "the edit went live");
 
     // A broken edit: the service keeps answering from the last good knowledge base.
-    std::fs::write(
-        faq_dir.join("entries/hotline/broken.md"),
-        "+++\nid = \"broken\nquestion = 1\n+++\n",
-    )
-    .unwrap();
-    let reload = app
-        .http
-        .post(format!("{}/api/admin/reload", app.address))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap();
+    std::fs::write(faq_dir.join("entries/hotline/broken.md"), "+++\nid = \"broken\nquestion = 1\n+++\n").unwrap();
+    let reload =
+        app.http.post(format!("{}/api/admin/reload", app.address)).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
     assert_eq!(reload.status(), 422);
     let body: Value = reload.json().await.unwrap();
     let problems = body["problems"].as_array().unwrap();
-    assert!(
-        problems
-            .iter()
-            .any(|p| p.as_str().unwrap().starts_with("entries/hotline/broken.md:2:")),
-        "{problems:?}"
-    );
+    assert!(problems.iter().any(|p| p.as_str().unwrap().starts_with("entries/hotline/broken.md:2:")), "{problems:?}");
     let (status, still) = app.say("oResidentK1", question, 11500).await;
     assert_eq!(status, 200);
     assert!(still.unwrap().starts_with("热线新说明"));
@@ -90,16 +73,8 @@ async fn edits_to_faq_go_live_and_a_broken_edit_keeps_the_last_good_knowledge(b:
         .await
         .unwrap();
     assert!(!status["knowledge"]["problems"].as_array().unwrap().is_empty());
-    assert_eq!(
-        status["knowledge"]["entries"].as_u64().unwrap() as usize,
-        app.state.knowledge().entries.len()
-    );
-    let unauthorized = app
-        .http
-        .post(format!("{}/api/admin/reload", app.address))
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(status["knowledge"]["entries"].as_u64().unwrap() as usize, app.state.knowledge().entries.len());
+    let unauthorized = app.http.post(format!("{}/api/admin/reload", app.address)).send().await.unwrap();
     assert_eq!(unauthorized.status(), 401);
 }
 
@@ -115,9 +90,5 @@ async fn a_long_guide_arrives_in_several_messages(b: Backend) {
     let kb = app.state.knowledge();
     let whole: String = std::iter::once(first).chain(rest.into_iter().map(|(_, t)| t)).collect();
     let strip = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
-    assert_eq!(
-        strip(&whole),
-        strip(&kb.guides.iter().find(|g| g.id == "legal-aid").unwrap().text()),
-        "nothing lost"
-    );
+    assert_eq!(strip(&whole), strip(&kb.guides.iter().find(|g| g.id == "legal-aid").unwrap().text()), "nothing lost");
 }

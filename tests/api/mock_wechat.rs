@@ -26,10 +26,7 @@ pub struct MockWechat {
 
 impl MockWechat {
     pub async fn start() -> MockWechat {
-        let state = Arc::new(Mutex::new(State {
-            token_version: 1,
-            ..State::default()
-        }));
+        let state = Arc::new(Mutex::new(State { token_version: 1, ..State::default() }));
         let data = web::Data::from(state.clone());
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -44,10 +41,7 @@ impl MockWechat {
         .unwrap()
         .run();
         tokio::spawn(server);
-        MockWechat {
-            base: format!("http://127.0.0.1:{port}"),
-            state,
-        }
+        MockWechat { base: format!("http://127.0.0.1:{port}"), state }
     }
 
     /// The next `codes.len()` API calls fail with these errcodes.
@@ -65,26 +59,14 @@ impl MockWechat {
     }
 
     pub fn calls(&self, path: &str) -> Vec<Value> {
-        self.state
-            .lock()
-            .unwrap()
-            .calls
-            .iter()
-            .filter(|(p, _)| p == path)
-            .map(|(_, b)| b.clone())
-            .collect()
+        self.state.lock().unwrap().calls.iter().filter(|(p, _)| p == path).map(|(_, b)| b.clone()).collect()
     }
 
     /// Customer-service texts received, as (openid, content).
     pub fn sent_texts(&self) -> Vec<(String, String)> {
         self.calls("/cgi-bin/message/custom/send")
             .iter()
-            .map(|b| {
-                (
-                    b["touser"].as_str().unwrap().to_owned(),
-                    b["text"]["content"].as_str().unwrap().to_owned(),
-                )
-            })
+            .map(|b| (b["touser"].as_str().unwrap().to_owned(), b["text"]["content"].as_str().unwrap().to_owned()))
             .collect()
     }
 
@@ -119,11 +101,7 @@ async fn stable_token(state: web::Data<Mutex<State>>, body: web::Json<Value>) ->
 
 async fn api_call(state: web::Data<Mutex<State>>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
     let mut s = state.lock().unwrap();
-    let token = req
-        .query_string()
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("access_token="))
-        .unwrap_or_default();
+    let token = req.query_string().split('&').find_map(|kv| kv.strip_prefix("access_token=")).unwrap_or_default();
     if token != current_token(&s) {
         return HttpResponse::Ok()
             .json(json!({"errcode": 40001, "errmsg": "invalid credential, access_token is invalid or not latest"}));

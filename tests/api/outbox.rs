@@ -6,8 +6,7 @@ on_both_backends!(a_closed_window_holds_the_reply_until_the_resident_writes_agai
 async fn a_closed_window_holds_the_reply_until_the_resident_writes_again(b: Backend) {
     let app = spawn_app_with(b, |s| s.wechat.reply_deadline_ms = 0).await;
     app.wechat.script_errors(&[45015]);
-    app.post_plain(&text_xml("oResidentJ1", "法律援助申请后多久有结果", 10001))
-        .await;
+    app.post_plain(&text_xml("oResidentJ1", "法律援助申请后多久有结果", 10001)).await;
     for _ in 0..100 {
         if app.count("SELECT COUNT(*) FROM outbox WHERE status = 'held'").await == 1 {
             break;
@@ -21,11 +20,7 @@ async fn a_closed_window_holds_the_reply_until_the_resident_writes_again(b: Back
     let sent = app.wechat.wait_for_texts(2).await;
     assert_eq!(sent.len(), 2);
     let kb = app.state.knowledge();
-    assert!(
-        sent[0]
-            .1
-            .starts_with(kb.entry("legal-aid.decision-time").unwrap().answer.as_str())
-    );
+    assert!(sent[0].1.starts_with(kb.entry("legal-aid.decision-time").unwrap().answer.as_str()));
     assert_eq!(sent[1].1, kb.bot.thanks);
     assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE status = 'sent'").await, 2);
 }

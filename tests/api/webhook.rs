@@ -52,53 +52,31 @@ async fn url_verification_echoes_only_with_the_right_signature(b: Backend) {
 
 async fn a_question_gets_the_answer_from_the_knowledge_base(b: Backend) {
     let app = spawn_app(b).await;
-    let (status, content) = app
-        .say("oResidentA1", "我家里困难，想申请法律援助，要什么条件", 1001)
-        .await;
+    let (status, content) = app.say("oResidentA1", "我家里困难，想申请法律援助，要什么条件", 1001).await;
     assert_eq!(status, 200);
     let kb = app.state.knowledge();
     let expected = &kb.entry("legal-aid.eligibility").unwrap().answer;
     assert!(content.unwrap().starts_with(expected.as_str()));
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM messages WHERE direction = 'in'").await,
-        1
-    );
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM messages WHERE direction = 'out'").await,
-        1
-    );
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM residents WHERE last_inbound_at IS NOT NULL")
-            .await,
-        1
-    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM messages WHERE direction = 'in'").await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM messages WHERE direction = 'out'").await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM residents WHERE last_inbound_at IS NOT NULL").await, 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM conversations").await, 1);
 }
 
 async fn safe_mode_is_decrypted_and_the_reply_encrypted(b: Backend) {
     let app = spawn_app(b).await;
-    let (status, body) = app
-        .post_safe(&text_xml("oResidentB2", "公证一般要多久才能拿到公证书", 2002))
-        .await;
+    let (status, body) = app.post_safe(&text_xml("oResidentB2", "公证一般要多久才能拿到公证书", 2002)).await;
     assert_eq!(status, 200);
     let envelope = Fields::parse(&body).unwrap();
     let encrypted = envelope.get("Encrypt").expect("an encrypted reply");
     let (ts, nonce) = (envelope.get("TimeStamp").unwrap(), envelope.get("Nonce").unwrap());
-    assert!(signature::verify(
-        envelope.get("MsgSignature").unwrap(),
-        &[TOKEN, ts, nonce, encrypted]
-    ));
+    assert!(signature::verify(envelope.get("MsgSignature").unwrap(), &[TOKEN, ts, nonce, encrypted]));
     let key = crypto::AesKey::parse(AES_KEY).unwrap();
     let reply = Fields::parse(&crypto::decrypt(&key, APPID, encrypted).unwrap()).unwrap();
     assert_eq!(reply.get("ToUserName"), Some("oResidentB2"));
     assert_eq!(reply.get("FromUserName"), Some("gh_test"));
     let kb = app.state.knowledge();
-    assert!(
-        reply
-            .get("Content")
-            .unwrap()
-            .starts_with(kb.entry("notary.duration").unwrap().answer.as_str())
-    );
+    assert!(reply.get("Content").unwrap().starts_with(kb.entry("notary.duration").unwrap().answer.as_str()));
 }
 
 async fn a_retried_delivery_is_processed_once_and_gets_the_same_reply(b: Backend) {
@@ -109,20 +87,13 @@ async fn a_retried_delivery_is_processed_once_and_gets_the_same_reply(b: Backend
     assert!(first.1.is_some());
     assert_eq!(first, second);
     assert_eq!(first, third);
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM messages WHERE direction = 'in'").await,
-        1
-    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM messages WHERE direction = 'in'").await, 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM processed_messages").await, 1);
     // Events have no MsgId: FromUserName + CreateTime + Event is the key.
     let sub = event_xml("oResidentC3", "subscribe", "", 1700000500);
     app.post_plain(&sub).await;
     app.post_plain(&sub).await;
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM messages WHERE kind = 'subscribe'")
-            .await,
-        1
-    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM messages WHERE kind = 'subscribe'").await, 1);
 }
 
 async fn a_wrong_signature_is_refused_and_nothing_is_stored(b: Backend) {
@@ -144,10 +115,7 @@ async fn a_wrong_signature_is_refused_and_nothing_is_stored(b: Backend) {
     let encrypted = crypto::encrypt(&key, APPID, &[1; 16], &text_xml("oResidentD4", "离婚", 4005));
     let mut query = signed_query("1700000000", "nonce1");
     query.push(("encrypt_type", "aes".into()));
-    query.push((
-        "msg_signature",
-        signature::sign(&[TOKEN, "1700000000", "nonce1", "forged"]),
-    ));
+    query.push(("msg_signature", signature::sign(&[TOKEN, "1700000000", "nonce1", "forged"])));
     let resp = app
         .http
         .post(format!("{}/wechat", app.address))
@@ -186,25 +154,15 @@ async fn malformed_hostile_and_oversized_bodies_are_refused_and_serving_goes_on(
 
 async fn subscribe_gets_a_welcome_with_a_menu_and_a_digit_picks_from_it(b: Backend) {
     let app = spawn_app(b).await;
-    let resp = app
-        .post_plain(&event_xml("oResidentF6", "subscribe", "qrscene_village-7", 1700000100))
-        .await;
+    let resp = app.post_plain(&event_xml("oResidentF6", "subscribe", "qrscene_village-7", 1700000100)).await;
     let welcome = reply_content(&resp.text().await.unwrap()).unwrap();
     let kb = app.state.knowledge();
     assert!(welcome.contains("欢迎"), "{welcome}");
     assert!(welcome.contains(&format!("1. {}", kb.bot.menu[0].label)), "{welcome}");
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM residents WHERE subscribed = 1 AND scene = 'village-7'")
-            .await,
-        1
-    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM residents WHERE subscribed = 1 AND scene = 'village-7'").await, 1);
     let (_, picked) = app.say("oResidentF6", "1", 6001).await;
     let first_item = kb.bot.menu[0].entry.as_deref().unwrap();
-    assert!(
-        picked
-            .unwrap()
-            .starts_with(kb.entry(first_item).unwrap().answer.as_str())
-    );
+    assert!(picked.unwrap().starts_with(kb.entry(first_item).unwrap().answer.as_str()));
     let (_, menu) = app.say("oResidentF6", "菜单", 6002).await;
     assert!(menu.unwrap().contains(&format!("2. {}", kb.bot.menu[1].label)));
     let (_, hello) = app.say("oResidentF6", "你好", 6003).await;
@@ -219,14 +177,10 @@ async fn unknown_types_are_acknowledged_and_unknown_questions_answered_honestly(
     let resp = app.post_plain(odd).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.text().await.unwrap(), "success");
-    let view = app
-        .post_plain(&event_xml("oResidentG7", "VIEW", "https://example.org", 1700000201))
-        .await;
+    let view = app.post_plain(&event_xml("oResidentG7", "VIEW", "https://example.org", 1700000201)).await;
     assert_eq!(view.text().await.unwrap(), "success");
     let kb = app.state.knowledge();
-    for (i, q) in ["今天天气怎么样", "给我讲个笑话吧", "去北京的火车票怎么买"]
-        .iter()
-        .enumerate()
+    for (i, q) in ["今天天气怎么样", "给我讲个笑话吧", "去北京的火车票怎么买"].iter().enumerate()
     {
         let (_, content) = app.say("oResidentG7", q, 7100 + i as i64).await;
         assert_eq!(content.unwrap(), kb.bot.unknown, "{q}");
@@ -261,18 +215,10 @@ async fn voice_uses_the_recognised_text_and_unsubscribe_forgets_the_state(b: Bac
     let resp = app.post_plain(voice).await;
     let kb = app.state.knowledge();
     let content = reply_content(&resp.text().await.unwrap()).unwrap();
-    assert!(
-        content.starts_with(kb.entry("legal-aid.materials").unwrap().answer.as_str()),
-        "{content}"
-    );
+    assert!(content.starts_with(kb.entry("legal-aid.materials").unwrap().answer.as_str()), "{content}");
     assert_eq!(app.count("SELECT COUNT(*) FROM conversations").await, 1);
-    let resp = app
-        .post_plain(&event_xml("oResidentI9", "unsubscribe", "", 1700000301))
-        .await;
+    let resp = app.post_plain(&event_xml("oResidentI9", "unsubscribe", "", 1700000301)).await;
     assert_eq!(resp.text().await.unwrap(), "success");
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM residents WHERE subscribed = 0").await,
-        1
-    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM residents WHERE subscribed = 0").await, 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM conversations").await, 0);
 }

@@ -23,6 +23,7 @@ fn message_path(c: &mut Criterion) {
     let kb = Knowledge::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("faq"), index.path()).unwrap();
     let bodies: Vec<String> = QUESTIONS.iter().map(|q| xml(q)).collect();
     let conversation = Conversation::default();
+    let now = lawline::clock::local(1_795_770_000);
 
     c.bench_function("text message: parse, engine, search, reply XML", |b| {
         let mut i = 0;
@@ -30,7 +31,8 @@ fn message_path(c: &mut Criterion) {
             let body = &bodies[i % bodies.len()];
             i += 1;
             let inbound = Inbound::parse(black_box(body)).unwrap();
-            let outcome = dialog::handle(&conversation, &Input::from_body(&inbound.body), &kb);
+            let ctx = dialog::Context { kb: &kb, now, waiting: 0, village: None };
+            let outcome = dialog::handle(&conversation, &Input::from_body(&inbound.body), &ctx);
             let reply = &outcome.replies[0];
             black_box(reply.to_xml(inbound.from.as_str(), &inbound.to, inbound.create_time))
         })

@@ -46,7 +46,8 @@ pub fn ask(settings: &Settings, questions: &[String], explain: bool) -> anyhow::
                 println!("  {:<32} score {:>6.2}  coverage {:.2}", kb.entries[h.entry].id, h.score, h.coverage);
             }
         }
-        let outcome = dialog::handle(&conversation, &Input::Text(q.clone()), &kb);
+        let ctx = dialog::Context { kb: &kb, now: crate::clock::local(crate::store::now()), waiting: 0, village: None };
+        let outcome = dialog::handle(&conversation, &Input::Text(q.clone()), &ctx);
         for reply in &outcome.replies {
             println!("{}\n", reply.summary());
         }
@@ -228,4 +229,62 @@ pub async fn reload(settings: &Settings, url: &str) -> anyhow::Result<bool> {
     }
     println!("not reloaded ({status}); the server keeps its last good knowledge base");
     Ok(false)
+}
+
+/// Creates or resets an adviser account; the password comes from standard input.
+pub async fn adviser_add(
+    settings: &Settings,
+    username: &str,
+    name: &str,
+    role: &str,
+    town: Option<&str>,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    let valid = (2..=32).contains(&username.len())
+        && username.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b));
+    anyhow::ensure!(valid, "the username is 2 to 32 characters of a-z, 0-9, '-', '_' and '.'");
+    anyhow::ensure!(role == "adviser" || role == "admin", "the role is adviser or admin");
+    anyhow::ensure!(!name.trim().is_empty(), "--name is required");
+    if let Some(town) = town {
+        let faq = Faq::load(&settings.faq_dir).map_err(|p| anyhow::anyhow!("{} problem(s) in faq/", p.len()))?;
+        anyhow::ensure!(faq.directory.town(town).is_some(), "no town {town:?} in directory.toml");
+    }
+    if !quiet {
+        eprint!("password for {username}: ");
+    }
+    let mut password = String::new();
+    std::io::stdin().read_line(&mut password)?;
+    let password = password.trim_end_matches(['\r', '\n']);
+    anyhow::ensure!(
+        password.chars().count() >= crate::auth::MIN_PASSWORD_CHARS,
+        "the password needs at least {} characters",
+        crate::auth::MIN_PASSWORD_CHARS
+    );
+    let store = crate::store::Store::connect(&settings.database_url).await?;
+    let account = crate::store::Account {
+        id: 0,
+        username: username.to_owned(),
+        display_name: name.trim().to_owned(),
+        role: role.to_owned(),
+        town_id: town.map(str::to_owned),
+        password_hash: crate::auth::hash_password(password)?,
+    };
+    store.upsert_account(&account, crate::store::now()).await?;
+    println!("account {username} ({role}) saved");
+    Ok(())
+}
+
+pub async fn adviser_list(settings: &Settings) -> anyhow::Result<()> {
+    let store = crate::store::Store::connect(&settings.database_url).await?;
+    for a in store.accounts().await? {
+        println!("{:<20} {:<8} {:<12} {}", a.username, a.role, a.town_id.as_deref().unwrap_or("-"), a.display_name);
+    }
+    Ok(())
+}
+
+pub async fn adviser_remove(settings: &Settings, username: &str) -> anyhow::Result<()> {
+    let store = crate::store::Store::connect(&settings.database_url).await?;
+    anyhow::ensure!(store.deactivate_account(username).await?, "no account {username}");
+    println!("account {username} deactivated");
+    Ok(())
 }

@@ -1,8 +1,11 @@
 //! lawline: the server behind a district's public-legal-service WeChat official account.
 
+pub mod auth;
 pub mod chat;
 pub mod cli;
+pub mod clock;
 pub mod configuration;
+pub mod desk;
 pub mod dialog;
 pub mod domain;
 pub mod evaluation;

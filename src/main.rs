@@ -86,11 +86,41 @@ enum Command {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         url: String,
     },
+    /// Adviser and admin accounts for the console.
+    Adviser {
+        #[command(subcommand)]
+        action: AdviserAction,
+    },
     /// WeChat's custom menu.
     Menu {
         #[command(subcommand)]
         action: MenuAction,
     },
+}
+
+#[derive(Subcommand)]
+enum AdviserAction {
+    /// Create an account (or reset an existing one's name, role, town and password). The
+    /// password is read from standard input, never from the command line.
+    Add {
+        username: String,
+        /// The name residents and colleagues see.
+        #[arg(long)]
+        name: String,
+        /// adviser or admin.
+        #[arg(long, default_value = "adviser")]
+        role: String,
+        /// The town (street) workstation the adviser belongs to, by its id in directory.toml.
+        #[arg(long)]
+        town: Option<String>,
+        /// Read the password from standard input without prompting (for scripts).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List the accounts.
+    List,
+    /// Deactivate an account and end its sessions.
+    Remove { username: String },
 }
 
 #[derive(Subcommand)]
@@ -144,6 +174,13 @@ async fn main() -> ExitCode {
                 }
             }
             Command::Send { text, url, openid } => cli::send(&settings, &url, &openid, &text).await?,
+            Command::Adviser { action } => match action {
+                AdviserAction::Add { username, name, role, town, password_stdin } => {
+                    cli::adviser_add(&settings, &username, &name, &role, town.as_deref(), password_stdin).await?
+                }
+                AdviserAction::List => cli::adviser_list(&settings).await?,
+                AdviserAction::Remove { username } => cli::adviser_remove(&settings, &username).await?,
+            },
             Command::Menu { action: MenuAction::Create { file } } => cli::create_menu(&settings, &file).await?,
         }
         Ok::<_, anyhow::Error>(ExitCode::SUCCESS)

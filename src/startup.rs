@@ -10,6 +10,7 @@ use actix_web::{App, HttpServer, web};
 use secrecy::ExposeSecret;
 
 use crate::configuration::Settings;
+use crate::desk::Notifier;
 use crate::domain::{MsgKey, OpenId};
 use crate::knowledge::Knowledge;
 use crate::outbox::{self, Wakeup};
@@ -31,6 +32,8 @@ pub struct AppState {
     pub aes_keys: Vec<AesKey>,
     pub wakeup: Wakeup,
     pub reload_status: Mutex<ReloadStatus>,
+    /// Live events for the advisers' consoles.
+    pub notifier: Notifier,
 }
 
 impl AppState {
@@ -116,6 +119,7 @@ impl Application {
             aes_keys,
             wakeup,
             reload_status,
+            notifier: Notifier::default(),
         });
         if state.settings.faq_watch_ms > 0 {
             let every = std::time::Duration::from_millis(state.settings.faq_watch_ms);
@@ -127,6 +131,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// To stop the server from outside (tests stop it to simulate a crash or restart).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
@@ -147,6 +156,23 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result<Ser
             .route("/api/admin/search", web::get().to(routes::admin::search))
             .route("/api/admin/status", web::get().to(routes::admin::status))
             .route("/api/admin/reload", web::post().to(routes::admin::reload))
+            .route("/console", web::get().to(routes::console::page))
+            .service(
+                web::scope("/api/console")
+                    .route("/login", web::post().to(routes::console::login))
+                    .route("/logout", web::post().to(routes::console::logout))
+                    .route("/me", web::get().to(routes::console::me))
+                    .route("/queue", web::get().to(routes::console::queue))
+                    .route("/canned", web::get().to(routes::console::canned))
+                    .route("/advisers", web::get().to(routes::console::advisers))
+                    .route("/events", web::get().to(routes::console::events))
+                    .route("/handoffs/{id}", web::get().to(routes::console::show))
+                    .route("/handoffs/{id}/claim", web::post().to(routes::console::claim))
+                    .route("/handoffs/{id}/reply", web::post().to(routes::console::reply))
+                    .route("/handoffs/{id}/transfer", web::post().to(routes::console::transfer))
+                    .route("/handoffs/{id}/return", web::post().to(routes::console::return_to_bot))
+                    .route("/handoffs/{id}/close", web::post().to(routes::console::close)),
+            )
     })
     .listen(listener)?
     .run();

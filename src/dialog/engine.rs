@@ -1,5 +1,8 @@
 use serde::{Deserialize, Serialize};
 
+use chrono::NaiveDateTime;
+
+use super::human;
 use crate::knowledge::{Decision, Knowledge, MenuItem};
 use crate::text::normalize;
 use crate::wechat::{Body, Reply};
@@ -11,6 +14,11 @@ pub enum Input {
     Subscribe,
     Unsubscribe,
     Click(String),
+    /// A location the resident sent (to find their town).
+    Location {
+        latitude: f64,
+        longitude: f64,
+    },
     /// A message the bot cannot read (image, video, link, voice without recognised text).
     Unreadable,
     /// Nothing to answer (menu link opened, location report, unknown event).
@@ -42,6 +50,70 @@ pub enum Choice {
     Entry(String),
     MenuItem(usize),
     Guide(String),
+    Village(String),
+}
+
+/// Who the conversation is with.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum Mode {
+    #[default]
+    Bot,
+    /// Asking which village the resident lives in; `then` is the handoff to open once known.
+    AskingVillage { then: Option<Reason> },
+    /// A human adviser has the conversation: the bot stays silent but for commands.
+    Human,
+    /// An adviser closed the conversation; the next message may be a rating (asked once).
+    AwaitingRating { handoff: i64 },
+}
+
+/// Why a conversation went to a human.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// The resident asked for a person.
+    Asked,
+    /// The bot did not know, and the resident accepted the offer.
+    Unknown,
+    /// The resident said the answer did not help, or asked again.
+    Unhelpful,
+    /// Words of danger or group conflict.
+    Risk,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Asked => "asked",
+            Reason::Unknown => "unknown",
+            Reason::Unhelpful => "unhelpful",
+            Reason::Risk => "risk",
+        }
+    }
+}
+
+/// What the shell must do besides replying.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Open a handoff (or, if one is open, mark it urgent when `urgent`).
+    Handoff { reason: Reason, urgent: bool, town: Option<String> },
+    /// Remember the resident's village.
+    SetVillage(String),
+    /// The resident ended the conversation with the adviser.
+    EndHandoff,
+    /// The resident rated a closed handoff, 1 to 5.
+    Rate { handoff: i64, score: i64 },
+}
+
+/// What the engine may read besides the conversation: all of it read-only.
+pub struct Context<'a> {
+    pub kb: &'a Knowledge,
+    /// Local time (China Standard Time).
+    pub now: NaiveDateTime,
+    /// Handoffs waiting for an adviser now.
+    pub waiting: usize,
+    /// The resident's village, when known.
+    pub village: Option<&'a str>,
 }
 
 /// The state kept between messages of one resident.
@@ -53,15 +125,37 @@ pub struct Conversation {
     /// The entry last answered, for follow-ups and reports.
     #[serde(default)]
     pub last_entry: Option<String>,
+    #[serde(default)]
+    pub mode: Mode,
+    /// The bot did not know and offered a human adviser: "好" accepts.
+    #[serde(default)]
+    pub offered_human: bool,
+    /// The last question, normalised: asking the same again means the answer did not help.
+    #[serde(default)]
+    pub last_query: Option<String>,
 }
 
 /// What happened, for the message log and later reports.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
-    Answered { entry: String },
-    Guide { guide: String },
-    Suggested { entries: Vec<String> },
+    Answered {
+        entry: String,
+    },
+    Guide {
+        guide: String,
+    },
+    /// Words of danger or group conflict: for urgent attention and the public-opinion report.
+    Risk {
+        kind: String,
+        words: Vec<String>,
+    },
+    HandoffRequested {
+        reason: Reason,
+    },
+    Suggested {
+        entries: Vec<String>,
+    },
     NotKnown,
     Welcomed,
     Unsubscribed,
@@ -72,44 +166,90 @@ pub struct Outcome {
     pub conversation: Conversation,
     pub replies: Vec<Reply>,
     pub events: Vec<Event>,
+    pub actions: Vec<Action>,
 }
 
 impl Outcome {
-    fn new(conversation: Conversation) -> Self {
-        Outcome { conversation, replies: vec![], events: vec![] }
+    pub(super) fn new(conversation: Conversation) -> Self {
+        Outcome { conversation, replies: vec![], events: vec![], actions: vec![] }
     }
 
-    fn say(mut self, text: impl Into<String>) -> Self {
+    pub(super) fn act(mut self, action: Action) -> Self {
+        self.actions.push(action);
+        self
+    }
+
+    pub(super) fn say(mut self, text: impl Into<String>) -> Self {
         self.replies.push(Reply::text(text));
         self
     }
 
-    fn event(mut self, event: Event) -> Self {
+    pub(super) fn event(mut self, event: Event) -> Self {
         self.events.push(event);
         self
     }
 }
 
 /// Handles one input. Pure: the same arguments always give the same outcome.
-pub fn handle(conversation: &Conversation, input: &Input, kb: &Knowledge) -> Outcome {
+pub fn handle(conversation: &Conversation, input: &Input, ctx: &Context) -> Outcome {
+    let kb = ctx.kb;
     let base = Conversation { choices: vec![], ..conversation.clone() };
+    match (&conversation.mode, input) {
+        (_, Input::Unsubscribe) => return Outcome::new(Conversation::default()).event(Event::Unsubscribed),
+        (_, Input::Silent) => return Outcome::new(conversation.clone()),
+        (Mode::Human, Input::Text(text)) => return human::while_with_adviser(base, text, ctx),
+        // The adviser sees images and the like; the bot says nothing.
+        (Mode::Human, _) => return Outcome::new(conversation.clone()),
+        (Mode::AskingVillage { then }, Input::Location { latitude, longitude }) => {
+            return human::village_by_location(base, *then, *latitude, *longitude, ctx);
+        }
+        (Mode::AskingVillage { then }, Input::Text(text)) => {
+            if let Some(outcome) = human::village_answer(conversation, base.clone(), *then, text, ctx) {
+                return outcome;
+            }
+        }
+        (Mode::AwaitingRating { handoff }, Input::Text(text)) => {
+            if let Some(outcome) = human::rating(base.clone(), *handoff, text, ctx) {
+                return outcome;
+            }
+        }
+        _ => {}
+    }
+    let base = Conversation { mode: Mode::Bot, offered_human: false, ..base };
     match input {
         Input::Subscribe => welcome(base, kb),
-        Input::Unsubscribe => Outcome::new(Conversation::default()).event(Event::Unsubscribed),
-        Input::Silent => Outcome::new(conversation.clone()),
-        Input::Unreadable => Outcome::new(base).say(kb.bot.unsupported.clone()),
+        Input::Unsubscribe | Input::Silent => Outcome::new(base),
+        Input::Unreadable | Input::Location { .. } => Outcome::new(base).say(kb.bot.unsupported.clone()),
         Input::Click(key) => match kb.bot.menu.iter().position(|m| m.key.as_deref() == Some(key)) {
             Some(i) => menu_item(base, i, kb),
             None => menu(base, kb),
         },
-        Input::Text(text) => on_text(conversation, base, text, kb),
+        Input::Text(text) => on_text(conversation, base, text, ctx),
     }
 }
 
-fn on_text(previous: &Conversation, base: Conversation, text: &str, kb: &Knowledge) -> Outcome {
+fn on_text(previous: &Conversation, base: Conversation, text: &str, ctx: &Context) -> Outcome {
+    let kb = ctx.kb;
     let norm = normalize(text);
     if norm.is_empty() {
         return menu(base, kb);
+    }
+    if let Some(outcome) = human::risk(base.clone(), &norm, ctx) {
+        return outcome;
+    }
+    let intents = &kb.bot.intents;
+    if matches_phrase(&norm, &intents.human) {
+        return human::start(base, Reason::Asked, ctx);
+    }
+    if previous.offered_human && matches_phrase(&norm, &intents.yes) {
+        return human::start(base, Reason::Unknown, ctx);
+    }
+    let repeated = previous.last_query.as_deref() == Some(norm.as_str()) && previous.last_entry.is_some();
+    if matches_phrase(&norm, &intents.unhelpful) || repeated {
+        return human::start(base, Reason::Unhelpful, ctx);
+    }
+    if matches_phrase(&norm, &intents.change_village) {
+        return human::ask_village(base, None, ctx);
     }
     if let Ok(n) = norm.parse::<usize>() {
         // A digit answers the list just offered, or else picks from the main menu.
@@ -122,6 +262,7 @@ fn on_text(previous: &Conversation, base: Conversation, text: &str, kb: &Knowled
             Some(Choice::Entry(id)) => answer(base, &id, kb),
             Some(Choice::MenuItem(i)) => menu_item(base, i, kb),
             Some(Choice::Guide(id)) => guide(base, &id, kb),
+            Some(Choice::Village(_)) => menu(base, kb),
             None if previous.choices.is_empty() => menu(base, kb),
             None => {
                 let n = previous.choices.len();
@@ -140,7 +281,6 @@ fn on_text(previous: &Conversation, base: Conversation, text: &str, kb: &Knowled
     if let Some(g) = kb.guide_named(&compact) {
         return guide(base, &g.id.clone(), kb);
     }
-    let intents = &kb.bot.intents;
     if matches_phrase(&norm, &intents.menu) {
         return menu(base, kb);
     }
@@ -155,6 +295,7 @@ fn on_text(previous: &Conversation, base: Conversation, text: &str, kb: &Knowled
     if matches_phrase(&norm, &intents.thanks) {
         return Outcome::new(base).say(kb.bot.thanks.clone());
     }
+    let base = Conversation { last_query: Some(norm.clone()), ..base };
     let found = kb.search(text, 5);
     match found.decision {
         Decision::Answer => {
@@ -177,13 +318,15 @@ fn on_text(previous: &Conversation, base: Conversation, text: &str, kb: &Knowled
                 .say(format!("{}\n{list}\n{}", kb.bot.suggest_intro, kb.bot.suggest_outro))
                 .event(Event::Suggested { entries: ids })
         }
-        Decision::Unknown => Outcome::new(base).say(kb.bot.unknown.clone()).event(Event::NotKnown),
+        Decision::Unknown => Outcome::new(Conversation { offered_human: true, ..base })
+            .say(kb.bot.unknown.clone())
+            .event(Event::NotKnown),
     }
 }
 
 /// True when the message is one of the phrases, or a phrase with a little around it
 /// ("你好啊", "谢谢你"), but not a question that merely contains one.
-fn matches_phrase(norm: &str, phrases: &[String]) -> bool {
+pub(super) fn matches_phrase(norm: &str, phrases: &[String]) -> bool {
     let compact: String = norm.chars().filter(|c| !c.is_whitespace()).collect();
     phrases.iter().map(|p| normalize(p).replace(' ', "")).filter(|p| !p.is_empty()).any(|p| {
         compact == p
@@ -264,8 +407,18 @@ mod tests {
         kb
     }
 
+    /// A Friday morning in office hours, two residents waiting, village unknown.
+    fn ctx() -> Context<'static> {
+        at("2026-11-27 10:00", None)
+    }
+
+    fn at(time: &str, village: Option<&'static str>) -> Context<'static> {
+        let now = NaiveDateTime::parse_from_str(time, "%Y-%m-%d %H:%M").unwrap();
+        Context { kb: kb(), now, waiting: 2, village }
+    }
+
     fn say(conversation: &Conversation, text: &str) -> Outcome {
-        handle(conversation, &Input::Text(text.into()), kb())
+        handle(conversation, &Input::Text(text.into()), &ctx())
     }
 
     fn only_text(o: &Outcome) -> &str {
@@ -278,7 +431,7 @@ mod tests {
 
     #[test]
     fn subscribe_welcomes_with_the_numbered_menu_and_a_digit_picks() {
-        let o = handle(&Conversation::default(), &Input::Subscribe, kb());
+        let o = handle(&Conversation::default(), &Input::Subscribe, &ctx());
         let text = only_text(&o);
         assert!(text.starts_with(&kb().bot.welcome));
         assert!(text.contains(&format!("1. {}", kb().bot.menu[0].label)));
@@ -340,16 +493,17 @@ mod tests {
     #[test]
     fn clicks_unreadable_media_silence_and_unsubscribe() {
         let c = Conversation::default();
-        let click = handle(&c, &Input::Click("NOTARY".into()), kb());
+        let click = handle(&c, &Input::Click("NOTARY".into()), &ctx());
         assert_eq!(click.events, vec![Event::Answered { entry: "notary.appointment".into() }]);
-        let unknown_click = handle(&c, &Input::Click("NOPE".into()), kb());
+        let unknown_click = handle(&c, &Input::Click("NOPE".into()), &ctx());
         assert!(only_text(&unknown_click).starts_with(&kb().bot.menu_intro));
-        assert_eq!(only_text(&handle(&c, &Input::Unreadable, kb())), kb().bot.unsupported);
-        let busy = Conversation { choices: vec![Choice::MenuItem(0)], last_entry: Some("x".into()) };
-        let silent = handle(&busy, &Input::Silent, kb());
+        assert_eq!(only_text(&handle(&c, &Input::Unreadable, &ctx())), kb().bot.unsupported);
+        let busy =
+            Conversation { choices: vec![Choice::MenuItem(0)], last_entry: Some("x".into()), ..Default::default() };
+        let silent = handle(&busy, &Input::Silent, &ctx());
         assert!(silent.replies.is_empty());
         assert_eq!(silent.conversation, busy);
-        let gone = handle(&busy, &Input::Unsubscribe, kb());
+        let gone = handle(&busy, &Input::Unsubscribe, &ctx());
         assert!(gone.replies.is_empty());
         assert_eq!(gone.conversation, Conversation::default());
     }
@@ -385,6 +539,111 @@ mod tests {
             });
             assert!(ok, "{q}: {:?}", o.events);
         }
+    }
+
+    #[test]
+    fn asking_for_a_person_finds_the_village_then_queues() {
+        let c = Conversation::default();
+        let asked = say(&c, "转人工");
+        assert_eq!(only_text(&asked), kb().bot.human.ask_village);
+        assert!(asked.actions.is_empty());
+        let village = &kb().directory.villages[4];
+        let named = say(&asked.conversation, &format!("俺是{}的", village.name));
+        assert_eq!(
+            named.actions,
+            vec![
+                Action::SetVillage(village.id.clone()),
+                Action::Handoff { reason: Reason::Asked, urgent: false, town: None }
+            ]
+        );
+        assert_eq!(named.conversation.mode, Mode::Human);
+        let text = only_text(&named);
+        assert!(text.contains(&village.name) && text.contains("前面还有 2 位"), "{text}");
+        // With the adviser: the bot is silent, and "结束" hands back.
+        let silent = say(&named.conversation, "我家的地被人占了");
+        assert!(silent.replies.is_empty() && silent.actions.is_empty());
+        assert_eq!(silent.conversation.mode, Mode::Human);
+        let ended = say(&named.conversation, "结束");
+        assert_eq!(ended.actions, vec![Action::EndHandoff]);
+        assert_eq!(ended.conversation.mode, Mode::Bot);
+    }
+
+    #[test]
+    fn a_known_village_goes_straight_to_the_queue_and_after_hours_says_so() {
+        let c = Conversation::default();
+        let evening = at("2026-11-27 20:00", Some("xinhu-v1"));
+        let o = handle(&c, &Input::Text("我要咨询律师".into()), &evening);
+        assert_eq!(o.actions, vec![Action::Handoff { reason: Reason::Asked, urgent: false, town: None }]);
+        let text = only_text(&o);
+        assert!(text.contains("下班时间") && text.contains("12348"), "{text}");
+        let hours = kb().directory.service_hours.as_ref().unwrap().description.clone();
+        assert!(text.contains(&hours));
+    }
+
+    #[test]
+    fn skipping_the_village_or_sending_a_location_still_routes() {
+        let asked = say(&Conversation::default(), "人工");
+        let skipped = say(&asked.conversation, "跳过");
+        assert_eq!(skipped.actions, vec![Action::Handoff { reason: Reason::Asked, urgent: false, town: None }]);
+        let town = &kb().directory.towns[3];
+        let located = handle(
+            &asked.conversation,
+            &Input::Location { latitude: town.lat.unwrap(), longitude: town.lon.unwrap() },
+            &ctx(),
+        );
+        assert_eq!(
+            located.actions,
+            vec![Action::Handoff { reason: Reason::Asked, urgent: false, town: Some(town.id.clone()) }]
+        );
+        let unknown = say(&asked.conversation, "火星村");
+        assert_eq!(only_text(&unknown), kb().bot.human.village_not_found);
+        let cancelled = say(&asked.conversation, "算了");
+        assert_eq!(cancelled.conversation.mode, Mode::Bot);
+    }
+
+    #[test]
+    fn an_unknown_answer_offers_a_person_and_yes_accepts() {
+        let o = say(&Conversation::default(), "今天天气怎么样");
+        assert!(o.conversation.offered_human);
+        let yes = say(&o.conversation, "好的");
+        assert_eq!(only_text(&yes), kb().bot.human.ask_village);
+        assert_eq!(yes.conversation.mode, Mode::AskingVillage { then: Some(Reason::Unknown) });
+        // Without the offer, "好的" is only thanks.
+        assert_eq!(only_text(&say(&Conversation::default(), "好的")), kb().bot.thanks);
+    }
+
+    #[test]
+    fn an_unhelpful_answer_or_the_same_question_again_goes_to_a_person() {
+        let first = say(&Conversation::default(), "离婚冷静期是多久");
+        assert!(matches!(first.events[0], Event::Answered { .. }), "{:?}", first.events);
+        let again = say(&first.conversation, "离婚冷静期是多久");
+        assert_eq!(again.conversation.mode, Mode::AskingVillage { then: Some(Reason::Unhelpful) });
+        let useless = say(&first.conversation, "没用");
+        assert_eq!(useless.conversation.mode, Mode::AskingVillage { then: Some(Reason::Unhelpful) });
+    }
+
+    #[test]
+    fn risk_words_reply_at_once_and_open_an_urgent_handoff_in_any_mode() {
+        for c in [Conversation::default(), Conversation { mode: Mode::Human, ..Default::default() }] {
+            let o = say(&c, "我不想活了");
+            assert!(only_text(&o).contains("110") && only_text(&o).contains("120"));
+            assert_eq!(o.actions, vec![Action::Handoff { reason: Reason::Risk, urgent: true, town: None }]);
+            assert!(matches!(&o.events[0], Event::Risk { kind, .. } if kind == "danger"));
+        }
+        let group = say(&Conversation::default(), "明天我们几十个人要去集体上访");
+        assert!(matches!(&group.events[0], Event::Risk { kind, .. } if kind == "group"));
+    }
+
+    #[test]
+    fn a_rating_is_taken_once_after_closing() {
+        let closed = Conversation { mode: Mode::AwaitingRating { handoff: 7 }, ..Default::default() };
+        let rated = say(&closed, "满意");
+        assert_eq!(rated.actions, vec![Action::Rate { handoff: 7, score: 5 }]);
+        assert_eq!(rated.conversation.mode, Mode::Bot);
+        assert_eq!(say(&closed, "4").actions, vec![Action::Rate { handoff: 7, score: 4 }]);
+        let question = say(&closed, "离婚冷静期是多久");
+        assert!(question.actions.is_empty());
+        assert_eq!(question.conversation.mode, Mode::Bot);
     }
 
     #[test]

@@ -3,5 +3,6 @@
 //! shell stores the state, logs the messages and sends the replies.
 
 mod engine;
+mod human;
 
-pub use engine::{Choice, Conversation, Event, Input, Outcome, handle};
+pub use engine::{Action, Choice, Context, Conversation, Event, Input, Mode, Outcome, Reason, handle};

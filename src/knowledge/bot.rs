@@ -30,6 +30,56 @@ pub struct Intents {
     pub thanks: Vec<String>,
     #[serde(default)]
     pub menu: Vec<String>,
+    /// Asking for a person: 人工, 转人工, 找律师…
+    #[serde(default)]
+    pub human: Vec<String>,
+    /// Accepting the offer of a person after "I don't know".
+    #[serde(default)]
+    pub yes: Vec<String>,
+    /// "That did not help": 没用, 答非所问…
+    #[serde(default)]
+    pub unhelpful: Vec<String>,
+    /// Ending the conversation with the adviser: 结束, 返回机器人…
+    #[serde(default)]
+    pub end_human: Vec<String>,
+    /// Not naming a village: 跳过, 不知道…
+    #[serde(default)]
+    pub skip: Vec<String>,
+    /// Giving up what was started: 取消, 算了…
+    #[serde(default)]
+    pub cancel: Vec<String>,
+    /// Changing the remembered village.
+    #[serde(default)]
+    pub change_village: Vec<String>,
+}
+
+/// What the bot says around a human adviser. `{ahead}`, `{hours}` and `{village}` are filled in.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HumanTexts {
+    pub ask_village: String,
+    pub village_which: String,
+    pub village_not_found: String,
+    pub village_set: String,
+    pub queued: String,
+    pub after_hours: String,
+    pub ended: String,
+    pub cancelled: String,
+    /// Sent when an adviser hands the conversation back to the bot.
+    pub returned: String,
+    /// Sent when an adviser closes the conversation: asks for the rating.
+    pub closed: String,
+    pub rating_thanks: String,
+}
+
+/// Words that signal danger or group conflict, and the immediate replies.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RiskWords {
+    pub danger: Vec<String>,
+    pub group: Vec<String>,
+    pub danger_reply: String,
+    pub group_reply: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -62,6 +112,8 @@ pub struct BotTexts {
     #[serde(default)]
     pub intents: Intents,
     pub menu: Vec<MenuItem>,
+    pub human: HumanTexts,
+    pub risk: RiskWords,
 }
 
 impl BotTexts {
@@ -94,6 +146,24 @@ impl BotTexts {
         render("answer_footer", &mut bot.answer_footer);
         render("guide_hint", &mut bot.guide_hint);
         render("guides_intro", &mut bot.guides_intro);
+        let h = &mut bot.human;
+        for (name, text) in [
+            ("human.ask_village", &mut h.ask_village),
+            ("human.village_which", &mut h.village_which),
+            ("human.village_not_found", &mut h.village_not_found),
+            ("human.village_set", &mut h.village_set),
+            ("human.queued", &mut h.queued),
+            ("human.after_hours", &mut h.after_hours),
+            ("human.ended", &mut h.ended),
+            ("human.cancelled", &mut h.cancelled),
+            ("human.returned", &mut h.returned),
+            ("human.closed", &mut h.closed),
+            ("human.rating_thanks", &mut h.rating_thanks),
+            ("risk.danger_reply", &mut bot.risk.danger_reply),
+            ("risk.group_reply", &mut bot.risk.group_reply),
+        ] {
+            render(name, text);
+        }
         for item in &mut bot.menu {
             if let Some(reply) = item.reply.as_mut() {
                 render("menu reply", reply);

@@ -1,7 +1,9 @@
 //! The district directory (`faq/directory.toml`): local facts that answers refer to by
 //! `{{table.key}}` placeholders: offices, addresses, phone numbers, hours, towns, villages.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime};
 
 use serde::Deserialize;
 
@@ -11,6 +13,10 @@ use super::Problem;
 pub struct Town {
     pub id: String,
     pub name: String,
+    #[serde(default)]
+    pub lat: Option<f64>,
+    #[serde(default)]
+    pub lon: Option<f64>,
     #[serde(flatten)]
     pub details: BTreeMap<String, toml::Value>,
 }
@@ -20,6 +26,9 @@ pub struct Village {
     pub id: String,
     pub name: String,
     pub town: String,
+    /// Console username of the village's legal adviser.
+    #[serde(default)]
+    pub adviser_account: Option<String>,
     #[serde(flatten)]
     pub details: BTreeMap<String, toml::Value>,
 }
@@ -30,6 +39,57 @@ pub struct Directory {
     values: BTreeMap<String, String>,
     pub towns: Vec<Town>,
     pub villages: Vec<Village>,
+    /// When advisers work; None: always.
+    pub service_hours: Option<ServiceHours>,
+    pub routing: Routing,
+}
+
+/// When advisers answer, in local time (China Standard Time).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceHours {
+    /// 1 = Monday … 7 = Sunday.
+    pub weekdays: Vec<u32>,
+    pub open: NaiveTime,
+    pub close: NaiveTime,
+    pub holidays: HashSet<NaiveDate>,
+    /// Weekend days worked in exchange for a holiday (调休).
+    pub workdays: HashSet<NaiveDate>,
+    pub description: String,
+}
+
+impl ServiceHours {
+    pub fn is_open(&self, now: NaiveDateTime) -> bool {
+        let date = now.date();
+        let working_day = self.workdays.contains(&date)
+            || (!self.holidays.contains(&date) && self.weekdays.contains(&now.weekday().number_from_monday()));
+        working_day && now.time() >= self.open && now.time() < self.close
+    }
+}
+
+/// How long a handoff waits at each level before it goes to the next.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+pub struct Routing {
+    pub village_minutes: i64,
+    pub town_minutes: i64,
+}
+
+impl Default for Routing {
+    fn default() -> Self {
+        Routing { village_minutes: 10, town_minutes: 20 }
+    }
+}
+
+#[derive(Deserialize)]
+struct RawHours {
+    weekdays: Vec<u32>,
+    open: String,
+    close: String,
+    #[serde(default)]
+    holidays: Vec<String>,
+    #[serde(default)]
+    workdays: Vec<String>,
+    #[serde(default)]
+    description: String,
 }
 
 #[derive(Deserialize)]
@@ -38,6 +98,36 @@ struct Lists {
     towns: Vec<Town>,
     #[serde(default)]
     villages: Vec<Village>,
+    #[serde(default)]
+    service_hours: Option<RawHours>,
+    #[serde(default)]
+    routing: Option<Routing>,
+}
+
+fn parse_hours(raw: RawHours) -> Result<ServiceHours, String> {
+    let time = |s: &str| NaiveTime::parse_from_str(s, "%H:%M").map_err(|_| format!("{s:?} is not a time like 08:30"));
+    let dates = |list: &[String]| {
+        list.iter()
+            .map(|d| {
+                NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| format!("{d:?} is not a date like 2026-10-01"))
+            })
+            .collect::<Result<HashSet<_>, _>>()
+    };
+    if raw.weekdays.iter().any(|d| !(1..=7).contains(d)) {
+        return Err("weekdays are numbers 1 (Monday) to 7 (Sunday)".into());
+    }
+    let (open, close) = (time(&raw.open)?, time(&raw.close)?);
+    if open >= close {
+        return Err("`open` must be before `close`".into());
+    }
+    Ok(ServiceHours {
+        weekdays: raw.weekdays,
+        open,
+        close,
+        holidays: dates(&raw.holidays)?,
+        workdays: dates(&raw.workdays)?,
+        description: raw.description,
+    })
 }
 
 impl Directory {
@@ -53,11 +143,46 @@ impl Directory {
                 problems.push(Problem::new(file, line, format!("village {} names unknown town {:?}", v.id, v.town)));
             }
         }
+        let service_hours = match lists.service_hours.map(parse_hours).transpose() {
+            Ok(h) => h,
+            Err(e) => {
+                problems.push(Problem::new(file, line_of(source, "[service_hours]"), format!("service_hours: {e}")));
+                None
+            }
+        };
         if problems.is_empty() {
-            Ok(Directory { values, towns: lists.towns, villages: lists.villages })
+            Ok(Directory {
+                values,
+                towns: lists.towns,
+                villages: lists.villages,
+                service_hours,
+                routing: lists.routing.unwrap_or_default(),
+            })
         } else {
             Err(problems)
         }
+    }
+
+    pub fn village(&self, id: &str) -> Option<&Village> {
+        self.villages.iter().find(|v| v.id == id)
+    }
+
+    pub fn town(&self, id: &str) -> Option<&Town> {
+        self.towns.iter().find(|t| t.id == id)
+    }
+
+    /// True when advisers are at work at `now` (local time); always without service hours.
+    pub fn is_open(&self, now: NaiveDateTime) -> bool {
+        self.service_hours.as_ref().is_none_or(|h| h.is_open(now))
+    }
+
+    /// The town nearest to a point, among those with coordinates.
+    pub fn nearest_town(&self, lat: f64, lon: f64) -> Option<&Town> {
+        let dist = |t: &Town| match (t.lat, t.lon) {
+            (Some(a), Some(b)) => Some((a - lat).powi(2) + ((b - lon) * lat.to_radians().cos()).powi(2)),
+            _ => None,
+        };
+        self.towns.iter().filter_map(|t| dist(t).map(|d| (d, t))).min_by(|a, b| a.0.total_cmp(&b.0)).map(|(_, t)| t)
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
@@ -136,6 +261,24 @@ town = "xinhu"
         assert_eq!(d.render("{{hall.fax}} {{x}}").unwrap_err(), vec!["hall.fax", "x"]);
         assert_eq!(d.towns[0].name, "新户镇");
         assert_eq!(d.villages[0].town, "xinhu");
+    }
+
+    #[test]
+    fn service_hours_holidays_and_make_up_days() {
+        let src = format!(
+            "{SAMPLE}\n[service_hours]\nweekdays = [1, 2, 3, 4, 5]\nopen = \"08:30\"\nclose = \"17:30\"\nholidays = [\"2026-10-01\"]\nworkdays = [\"2026-10-10\"]\n"
+        );
+        let d = Directory::parse("d.toml", &src).unwrap();
+        let at = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
+        assert!(d.is_open(at("2026-11-27 09:00")), "a Friday morning");
+        assert!(!d.is_open(at("2026-11-27 08:00")), "before opening");
+        assert!(!d.is_open(at("2026-11-27 17:30")), "closing time");
+        assert!(!d.is_open(at("2026-11-28 10:00")), "Saturday");
+        assert!(!d.is_open(at("2026-10-01 10:00")), "a holiday on a Thursday");
+        assert!(d.is_open(at("2026-10-10 10:00")), "a Saturday worked in exchange");
+        let bad = src.replace("\"17:30\"", "\"5pm\"");
+        assert!(Directory::parse("d.toml", &bad).unwrap_err()[0].message.contains("5pm"));
+        assert!(Directory::parse("d.toml", SAMPLE).unwrap().is_open(at("2026-11-28 03:00")), "no hours: always open");
     }
 
     #[test]

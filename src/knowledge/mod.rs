@@ -29,8 +29,23 @@ pub enum LoadError {
     Index(#[from] anyhow::Error),
 }
 
+/// A reply advisers pick from in the console (`faq/canned.toml`).
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Canned {
+    pub title: String,
+    pub text: String,
+}
+
+#[derive(serde::Deserialize)]
+struct CannedFile {
+    #[serde(default)]
+    reply: Vec<Canned>,
+}
+
 /// Everything read from `faq/`, validated, before the index is built.
 pub struct Faq {
+    pub canned: Vec<Canned>,
     pub entries: Vec<Entry>,
     pub guides: Vec<Guide>,
     pub directory: Directory,
@@ -82,6 +97,15 @@ impl Faq {
         }
         check_guides(&guides, &entries, &mut problems);
 
+        let canned_path = dir.join("canned.toml");
+        let canned = match std::fs::read_to_string(&canned_path) {
+            Ok(src) => toml::from_str::<CannedFile>(&src)
+                .map_err(|e| problems.push(Problem::from_toml("canned.toml", &src, 1, &e)))
+                .map(|f| f.reply)
+                .unwrap_or_default(),
+            Err(_) => vec![],
+        };
+
         let bot_path = dir.join("bot.toml");
         let bot = read(&bot_path, &mut problems)
             .and_then(|src| collect(BotTexts::parse(&rel(&bot_path), &src, &directory), &mut problems));
@@ -100,7 +124,7 @@ impl Faq {
         }
         problems.sort();
         match bot {
-            Some(bot) if problems.is_empty() => Ok(Faq { entries, guides, directory, bot, lexicon }),
+            Some(bot) if problems.is_empty() => Ok(Faq { canned, entries, guides, directory, bot, lexicon }),
             _ => Err(problems),
         }
     }
@@ -184,6 +208,7 @@ fn files_under(dir: &Path, ext: &str) -> Vec<PathBuf> {
 
 /// The loaded knowledge base with its search index; read-only once built.
 pub struct Knowledge {
+    pub canned: Vec<Canned>,
     pub entries: Vec<Entry>,
     pub guides: Vec<Guide>,
     by_id: HashMap<String, usize>,
@@ -212,7 +237,15 @@ impl Knowledge {
     ) -> anyhow::Result<Knowledge> {
         let index = SearchIndex::build(&faq.entries, analyzer, index_dir)?.with_thresholds(thresholds);
         let by_id = faq.entries.iter().enumerate().map(|(i, e)| (e.id.clone(), i)).collect();
-        Ok(Knowledge { entries: faq.entries, guides: faq.guides, by_id, directory: faq.directory, bot: faq.bot, index })
+        Ok(Knowledge {
+            canned: faq.canned,
+            entries: faq.entries,
+            guides: faq.guides,
+            by_id,
+            directory: faq.directory,
+            bot: faq.bot,
+            index,
+        })
     }
 
     pub fn entry(&self, id: &str) -> Option<&Entry> {

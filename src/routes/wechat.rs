@@ -180,7 +180,7 @@ async fn reply_for(state: &web::Data<AppState>, inbound: Inbound) -> Result<Opti
     let work = async move {
         let st = task_state;
         let kb = st.knowledge();
-        match chat::process(&st.store, &kb, &inbound).await {
+        match chat::process(&st.store, &kb, &st.notifier, &inbound).await {
             Ok(replies) => {
                 if let Err(replies) = tx.send(replies) {
                     tracing::info!("answer missed the deadline: sending it through the customer-service API");

@@ -22,6 +22,7 @@ impl Direction {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoggedMessage {
+    pub created_at: i64,
     pub direction: String,
     pub kind: String,
     pub content: String,
@@ -56,15 +57,28 @@ impl Store {
         Ok(())
     }
 
+    /// The text of the resident's latest message.
+    pub async fn last_inbound_text(&self, openid: &str) -> sqlx::Result<Option<String>> {
+        let row =
+            sqlx::query("SELECT content FROM messages WHERE openid = $1 AND direction = 'in' ORDER BY id DESC LIMIT 1")
+                .bind(openid)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|r| r.try_get("content")).transpose()
+    }
+
     /// A resident's messages, oldest first.
     pub async fn messages(&self, openid: &OpenId) -> sqlx::Result<Vec<LoggedMessage>> {
-        let rows = sqlx::query("SELECT direction, kind, content, meta FROM messages WHERE openid = $1 ORDER BY id")
-            .bind(openid.as_str())
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT direction, kind, content, meta, created_at FROM messages WHERE openid = $1 ORDER BY id",
+        )
+        .bind(openid.as_str())
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|r| {
                 Ok(LoggedMessage {
+                    created_at: r.try_get("created_at")?,
                     direction: r.try_get("direction")?,
                     kind: r.try_get("kind")?,
                     content: r.try_get("content")?,

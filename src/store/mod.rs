@@ -1,7 +1,9 @@
 //! Persistence through sqlx: SQLite (the default, a file) or PostgreSQL, chosen by the URL.
 //! Queries are runtime `query` calls with `$n` placeholders, which both backends accept.
 
+mod advisers;
 mod deliveries;
+mod handoffs;
 mod messages;
 mod outbox;
 mod residents;
@@ -12,7 +14,9 @@ use std::time::Duration;
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 
+pub use advisers::Account;
 pub use deliveries::Claim;
+pub use handoffs::{Handoff, NewHandoff};
 pub use messages::{Direction, LoggedMessage};
 pub use outbox::{OutboxItem, OutboxStatus};
 

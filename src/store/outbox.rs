@@ -38,6 +38,27 @@ pub struct OutboxItem {
 }
 
 impl Store {
+    /// Keeps a message until the resident writes again (their 48-hour window is closed).
+    pub async fn enqueue_held(&self, openid: &OpenId, payload: &str) -> sqlx::Result<()> {
+        sqlx::query(
+            "INSERT INTO outbox (openid, payload, status, next_attempt_at, created_at) VALUES ($1, $2, 'held', $3, $3)",
+        )
+        .bind(openid.as_str())
+        .bind(payload)
+        .bind(super::now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Held messages of a resident.
+    pub async fn held_count(&self, openid: &str) -> sqlx::Result<i64> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE openid = $1 AND status = 'held'")
+            .bind(openid)
+            .fetch_one(&self.pool)
+            .await
+    }
+
     /// Queues a message, due at `due` (Unix seconds).
     pub async fn enqueue(&self, openid: &OpenId, payload: &str, due: i64) -> sqlx::Result<()> {
         sqlx::query("INSERT INTO outbox (openid, payload, status, next_attempt_at, created_at) VALUES ($1, $2, 'pending', $3, $4)")

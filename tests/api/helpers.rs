@@ -41,6 +41,7 @@ macro_rules! on_both_backends {
 
 pub struct TestApp {
     pub address: String,
+    pub server: actix_web::dev::ServerHandle,
     pub wechat: MockWechat,
     pub state: actix_web::web::Data<AppState>,
     pub http: reqwest::Client,
@@ -100,8 +101,9 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settin
     let app = Application::build(settings).await.expect("the application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state.clone();
+    let server = app.handle();
     tokio::spawn(app.run_until_stopped());
-    TestApp { address, wechat, state, http: reqwest::Client::new(), _dir: dir }
+    TestApp { address, server, wechat, state, http: reqwest::Client::new(), _dir: dir }
 }
 
 pub fn text_xml(openid: &str, content: &str, msg_id: i64) -> String {
@@ -169,5 +171,56 @@ impl TestApp {
 
     pub async fn count(&self, sql: &'static str) -> i64 {
         sqlx::query_scalar::<_, i64>(sql).fetch_one(self.state.store.pool()).await.unwrap()
+    }
+}
+
+/// A logged-in console user, as the browser would be: the session cookie on every call.
+pub struct Console {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub cookie: String,
+}
+
+impl Console {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(format!("{}{path}", self.base)).header("Cookie", &self.cookie).send().await.unwrap()
+    }
+
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
+        self.http.post(format!("{}{path}", self.base)).header("Cookie", &self.cookie).json(&body).send().await.unwrap()
+    }
+
+    pub async fn queue(&self) -> serde_json::Value {
+        self.get("/api/console/queue").await.json().await.unwrap()
+    }
+}
+
+pub const PASSWORD: &str = "Secret-Pass-123";
+
+impl TestApp {
+    /// Creates an account directly in the database.
+    pub async fn add_adviser(&self, username: &str, role: &str, town: Option<&str>) {
+        let account = lawline::store::Account {
+            id: 0,
+            username: username.into(),
+            display_name: format!("{username}顾问"),
+            role: role.into(),
+            town_id: town.map(str::to_owned),
+            password_hash: lawline::auth::hash_password(PASSWORD).unwrap(),
+        };
+        self.state.store.upsert_account(&account, lawline::store::now()).await.unwrap();
+    }
+
+    pub async fn login(&self, username: &str) -> Console {
+        let resp = self
+            .http
+            .post(format!("{}/api/console/login", self.address))
+            .json(&serde_json::json!({"username": username, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "login of {username}");
+        let cookie = resp.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+        Console { base: self.address.clone(), http: self.http.clone(), cookie }
     }
 }

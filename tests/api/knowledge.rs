@@ -10,7 +10,7 @@ on_both_backends!(
     a_long_guide_arrives_in_several_messages
 );
 
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     std::fs::create_dir_all(to).unwrap();
     for item in std::fs::read_dir(from).unwrap().flatten() {
         let target = to.join(item.file_name());
@@ -42,7 +42,8 @@ async fn edits_to_faq_go_live_and_a_broken_edit_keeps_the_last_good_knowledge(b:
     std::fs::write(&file, format!("{front}热线新说明：{body}")).unwrap();
     let mut live = false;
     for i in 0..100 {
-        let (_, now) = app.say("oResidentK1", question, 11100 + i).await;
+        // A new resident each time: asking the same again would go to a person.
+        let (_, now) = app.say(&format!("oResidentK{i}"), question, 11100 + i).await;
         if now.unwrap().starts_with("热线新说明") {
             live = true;
             break;
@@ -59,7 +60,7 @@ async fn edits_to_faq_go_live_and_a_broken_edit_keeps_the_last_good_knowledge(b:
     let body: Value = reload.json().await.unwrap();
     let problems = body["problems"].as_array().unwrap();
     assert!(problems.iter().any(|p| p.as_str().unwrap().starts_with("entries/hotline/broken.md:2:")), "{problems:?}");
-    let (status, still) = app.say("oResidentK1", question, 11500).await;
+    let (status, still) = app.say("oResidentKx", question, 11500).await;
     assert_eq!(status, 200);
     assert!(still.unwrap().starts_with("热线新说明"));
     let status: Value = app

@@ -172,8 +172,10 @@ pub struct PublicReport {
 /// (question, answer) pairs from `dir` (the shared legal-qa folder).
 pub fn public_pairs(dir: &std::path::Path) -> anyhow::Result<Vec<(String, String)>> {
     let mut pairs = Vec::new();
-    let lecoqa: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("raw/oneal2000__LeCoQA/data/queries.json"))?)?;
+    // The file was written by Python and has bare NaN values, which JSON does not allow.
+    let lecoqa =
+        std::fs::read_to_string(dir.join("raw/oneal2000__LeCoQA/data/queries.json"))?.replace(": NaN", ": null");
+    let lecoqa: serde_json::Value = serde_json::from_str(&lecoqa)?;
     for item in lecoqa.as_array().into_iter().flatten() {
         if let (Some(q), Some(a)) = (item["问题"].as_str(), item["答案文本"].as_str())
             && a.chars().count() > 20

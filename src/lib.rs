@@ -1,6 +1,7 @@
 //! lawline: the server behind a district's public-legal-service WeChat official account.
 
 pub mod auth;
+pub mod booking;
 pub mod chat;
 pub mod cli;
 pub mod clock;

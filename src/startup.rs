@@ -174,6 +174,8 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result<Ser
                     .route("/handoffs/{id}/close", web::post().to(routes::console::close)),
             )
     })
+    // Open event streams would hold a graceful shutdown for the default 30 s.
+    .shutdown_timeout(3)
     .listen(listener)?
     .run();
     Ok(server)

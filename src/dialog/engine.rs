@@ -326,11 +326,13 @@ fn on_text(previous: &Conversation, base: Conversation, text: &str, ctx: &Contex
 
 /// True when the message is one of the phrases, or a phrase with a little around it
 /// ("你好啊", "谢谢你"), but not a question that merely contains one.
+/// `phrases` are normalised without spaces when `bot.toml` is loaded.
 pub(super) fn matches_phrase(norm: &str, phrases: &[String]) -> bool {
     let compact: String = norm.chars().filter(|c| !c.is_whitespace()).collect();
-    phrases.iter().map(|p| normalize(p).replace(' ', "")).filter(|p| !p.is_empty()).any(|p| {
-        compact == p
-            || (compact.starts_with(&p) || compact.ends_with(&p)) && compact.chars().count() <= p.chars().count() + 2
+    let len = compact.chars().count();
+    phrases.iter().filter(|p| !p.is_empty()).any(|p| {
+        compact == *p
+            || (compact.starts_with(p.as_str()) || compact.ends_with(p.as_str())) && len <= p.chars().count() + 2
     })
 }
 

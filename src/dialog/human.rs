@@ -11,7 +11,7 @@ pub(super) fn risk(base: Conversation, norm: &str, ctx: &Context) -> Option<Outc
     let compact = norm.replace(' ', "");
     let kb = ctx.kb;
     let found = |words: &[String]| -> Vec<String> {
-        words.iter().filter(|w| compact.contains(normalize(w).replace(' ', "").as_str())).cloned().collect()
+        words.iter().filter(|w| !w.is_empty() && compact.contains(w.as_str())).cloned().collect()
     };
     let (kind, words) = [("danger", found(&kb.bot.risk.danger)), ("group", found(&kb.bot.risk.group))]
         .into_iter()

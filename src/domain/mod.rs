@@ -2,9 +2,11 @@
 
 mod msg_key;
 mod open_id;
+mod phone;
 
 pub use msg_key::MsgKey;
 pub use open_id::OpenId;
+pub use phone::PhoneNumber;
 
 /// Masks a personal value for logs: keeps a short prefix and suffix, hides the middle.
 pub fn mask(value: &str) -> String {

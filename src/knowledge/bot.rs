@@ -169,6 +169,29 @@ impl BotTexts {
                 render("menu reply", reply);
             }
         }
+        // Phrases and risk words are compared normalised and without spaces; do it once here.
+        let compact = |list: &mut Vec<String>| {
+            for w in list.iter_mut() {
+                *w = crate::text::normalize(w).replace(' ', "");
+            }
+        };
+        let i = &mut bot.intents;
+        for list in [
+            &mut i.greeting,
+            &mut i.thanks,
+            &mut i.menu,
+            &mut i.human,
+            &mut i.yes,
+            &mut i.unhelpful,
+            &mut i.end_human,
+            &mut i.skip,
+            &mut i.cancel,
+            &mut i.change_village,
+            &mut bot.risk.danger,
+            &mut bot.risk.group,
+        ] {
+            compact(list);
+        }
         for item in &bot.menu {
             if item.entry.is_some() == item.reply.is_some() {
                 let line = super::directory::line_of(source, &format!("\"{}\"", item.label));

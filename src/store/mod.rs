@@ -2,6 +2,7 @@
 //! Queries are runtime `query` calls with `$n` placeholders, which both backends accept.
 
 mod advisers;
+mod appointments;
 mod deliveries;
 mod handoffs;
 mod messages;
@@ -15,6 +16,7 @@ use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 
 pub use advisers::Account;
+pub use appointments::{Appointment, NewAppointment};
 pub use deliveries::Claim;
 pub use handoffs::{Handoff, NewHandoff};
 pub use messages::{Direction, LoggedMessage};

@@ -24,6 +24,7 @@ fn message_path(c: &mut Criterion) {
     let bodies: Vec<String> = QUESTIONS.iter().map(|q| xml(q)).collect();
     let conversation = Conversation::default();
     let now = lawline::clock::local(1_795_770_000);
+    let taken = Default::default();
 
     c.bench_function("text message: parse, engine, search, reply XML", |b| {
         let mut i = 0;
@@ -31,7 +32,7 @@ fn message_path(c: &mut Criterion) {
             let body = &bodies[i % bodies.len()];
             i += 1;
             let inbound = Inbound::parse(black_box(body)).unwrap();
-            let ctx = dialog::Context { kb: &kb, now, waiting: 0, village: None };
+            let ctx = dialog::Context { kb: &kb, now, waiting: 0, village: None, taken: &taken, upcoming: &[] };
             let outcome = dialog::handle(&conversation, &Input::from_body(&inbound.body), &ctx);
             let reply = &outcome.replies[0];
             black_box(reply.to_xml(inbound.from.as_str(), &inbound.to, inbound.create_time))

@@ -9,7 +9,7 @@ use crate::desk::{DeskEvent, Notifier};
 use crate::dialog::{self, Action, Context, Conversation, Input, Mode};
 use crate::domain::OpenId;
 use crate::knowledge::Knowledge;
-use crate::store::{Direction, NewHandoff, Store, now};
+use crate::store::{Direction, NewAppointment, NewHandoff, Store, now};
 use crate::wechat::split::{MAX_TEXT_BYTES, split_text};
 use crate::wechat::{Body, Inbound, Reply};
 
@@ -43,8 +43,22 @@ pub async fn process(
     let conversation = load_conversation(store, who).await?;
     let village = store.village_of(who).await?;
     let waiting = store.waiting_count().await?;
-    let ctx = Context { kb, now: clock::local(t), waiting: waiting as usize, village: village.as_deref() };
-    let outcome = dialog::handle(&conversation, &input, &ctx);
+    let taken = if kb.booking.is_some() { store.taken_seats(t).await? } else { Default::default() };
+    let upcoming = store.upcoming(who, t).await?;
+    let ctx = Context {
+        kb,
+        now: clock::local(t),
+        waiting: waiting as usize,
+        village: village.as_deref(),
+        taken: &taken,
+        upcoming: &upcoming,
+    };
+    let mut outcome = dialog::handle(&conversation, &input, &ctx);
+    // A booking's reply depends on whether the seat is really still free.
+    if let Some(Action::Book { .. }) = outcome.actions.iter().find(|a| matches!(a, Action::Book { .. })) {
+        let action = outcome.actions.iter().find(|a| matches!(a, Action::Book { .. })).cloned().expect("found");
+        outcome = book(store, kb, who, &outcome.conversation, &action, &ctx, t).await?;
+    }
     if input != Input::Unsubscribe {
         store.save_conversation(who, &serde_json::to_string(&outcome.conversation)?, t).await?;
     }
@@ -126,6 +140,78 @@ async fn perform(
             }
         }
         Action::Rate { handoff, score } => store.rate_handoff(*handoff, *score, t).await?,
+        Action::Book { .. } => {}
+        Action::CancelAppointment { id } => {
+            if let Some(a) = store.appointment(*id).await?
+                && a.openid == who.as_str()
+                && store.set_appointment_status(*id, "cancelled", Some("居民取消"), t).await?
+            {
+                tracing::info!(appointment = id, "cancelled by the resident");
+                offer_freed_seat(store, kb, &a.service, &a.point, t).await?;
+            }
+        }
+        Action::JoinWaitlist { service, point } => store.join_waitlist(who, service, point, t).await?,
     }
+    Ok(())
+}
+
+/// Takes the seat (or finds it gone) and says so.
+async fn book(
+    store: &Store,
+    kb: &Knowledge,
+    who: &OpenId,
+    conversation: &Conversation,
+    action: &Action,
+    ctx: &Context<'_>,
+    t: i64,
+) -> anyhow::Result<dialog::Outcome> {
+    let Action::Book { service, point, slot, name, phone, matter, reschedule } = action else { unreachable!() };
+    let capacity = kb.booking.as_ref().map(|c| c.seats(point, service)).unwrap_or(0);
+    let new = NewAppointment { openid: who, service, point, slot_start: *slot, name, phone, matter };
+    let number = crate::booking::new_number(clock::local(t));
+    match store.book(&new, capacity, &number, t).await? {
+        Some(a) => {
+            tracing::info!(appointment = a.id, service = %service, point = %point, "booked");
+            if let Some(old) = reschedule
+                && let Some(prev) = store.appointment(*old).await?
+                && prev.openid == who.as_str()
+                && store.set_appointment_status(*old, "cancelled", Some("居民改约"), t).await?
+            {
+                offer_freed_seat(store, kb, &prev.service, &prev.point, t).await?;
+            }
+            Ok(dialog::booking::booked(conversation, &a, ctx))
+        }
+        None => {
+            tracing::info!(service = %service, point = %point, "slot full at booking time");
+            let taken = store.taken_seats(t).await?;
+            let fresh = Context { taken: &taken, ..*ctx };
+            Ok(dialog::booking::slot_taken(conversation, &fresh))
+        }
+    }
+}
+
+/// A seat came free: tell the first resident on the waitlist.
+pub async fn offer_freed_seat(store: &Store, kb: &Knowledge, service: &str, point: &str, t: i64) -> anyhow::Result<()> {
+    let Some(cfg) = &kb.booking else { return Ok(()) };
+    let Some(openid) = store.next_on_waitlist(service, point, t).await? else { return Ok(()) };
+    let taken = store.taken_seats(t).await?;
+    let first = cfg
+        .free_slots(point, service, clock::local(t), &kb.directory, |s| {
+            taken.get(&(point.to_owned(), service.to_owned(), clock::unix(s))).copied().unwrap_or(0)
+        })
+        .first()
+        .map(|s| dialog::booking::slot_label(s.start))
+        .unwrap_or_default();
+    let text = kb
+        .bot
+        .booking
+        .seat_freed
+        .replace("{service}", cfg.service(service).map(|s| s.name.as_str()).unwrap_or(service))
+        .replace("{point}", cfg.point(point).map(|p| p.name.as_str()).unwrap_or(point))
+        .replace("{slot}", &first);
+    let who = OpenId::parse(&openid)?;
+    store.log_message(&who, Direction::Out, "bot", &text, None, None, t).await?;
+    store.enqueue(&who, &serde_json::to_string(&Reply::text(text))?, t).await?;
+    tracing::info!("waitlisted resident offered a freed seat");
     Ok(())
 }

@@ -46,7 +46,15 @@ pub fn ask(settings: &Settings, questions: &[String], explain: bool) -> anyhow::
                 println!("  {:<32} score {:>6.2}  coverage {:.2}", kb.entries[h.entry].id, h.score, h.coverage);
             }
         }
-        let ctx = dialog::Context { kb: &kb, now: crate::clock::local(crate::store::now()), waiting: 0, village: None };
+        let taken = Default::default();
+        let ctx = dialog::Context {
+            kb: &kb,
+            now: crate::clock::local(crate::store::now()),
+            waiting: 0,
+            village: None,
+            taken: &taken,
+            upcoming: &[],
+        };
         let outcome = dialog::handle(&conversation, &Input::Text(q.clone()), &ctx);
         for reply in &outcome.replies {
             println!("{}\n", reply.summary());

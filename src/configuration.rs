@@ -37,6 +37,8 @@ pub struct WechatSettings {
     /// How long to wait for an answer before replying `success` and sending it later
     /// through the customer-service API. WeChat gives up after 5 seconds.
     pub reply_deadline_ms: u64,
+    /// Template for appointment reminders when the customer-service window is closed.
+    pub reminder_template_id: Option<String>,
 }
 
 impl Default for Settings {
@@ -63,6 +65,7 @@ impl Default for WechatSettings {
             previous_aes_key: None,
             api_base: "https://api.weixin.qq.com".into(),
             reply_deadline_ms: 4000,
+            reminder_template_id: None,
         }
     }
 }
@@ -125,6 +128,9 @@ impl Settings {
         }
         if let Some(v) = var("LAWLINE_WECHAT_API_BASE") {
             w.api_base = v;
+        }
+        if let Some(v) = var("LAWLINE_WECHAT_REMINDER_TEMPLATE_ID") {
+            w.reminder_template_id = (!v.is_empty()).then_some(v);
         }
         if let Some(v) = var("LAWLINE_WECHAT_REPLY_DEADLINE_MS").and_then(|v| v.parse().ok()) {
             w.reply_deadline_ms = v;

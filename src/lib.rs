@@ -13,6 +13,7 @@ pub mod evaluation;
 pub mod knowledge;
 pub mod outbox;
 pub mod reload;
+pub mod reminders;
 pub mod routes;
 pub mod startup;
 pub mod store;

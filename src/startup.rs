@@ -121,6 +121,7 @@ impl Application {
             reload_status,
             notifier: Notifier::default(),
         });
+        tokio::spawn(crate::reminders::run(state.clone()));
         if state.settings.faq_watch_ms > 0 {
             let every = std::time::Duration::from_millis(state.settings.faq_watch_ms);
             tokio::spawn(reload::watch(state.clone(), every));
@@ -171,7 +172,11 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result<Ser
                     .route("/handoffs/{id}/reply", web::post().to(routes::console::reply))
                     .route("/handoffs/{id}/transfer", web::post().to(routes::console::transfer))
                     .route("/handoffs/{id}/return", web::post().to(routes::console::return_to_bot))
-                    .route("/handoffs/{id}/close", web::post().to(routes::console::close)),
+                    .route("/handoffs/{id}/close", web::post().to(routes::console::close))
+                    .route("/bookings", web::get().to(routes::bookings::list))
+                    .route("/bookings.csv", web::get().to(routes::bookings::csv))
+                    .route("/bookings/{id}/status", web::post().to(routes::bookings::set_status))
+                    .route("/bookings/{id}/cancel", web::post().to(routes::bookings::cancel)),
             )
     })
     // Open event streams would hold a graceful shutdown for the default 30 s.

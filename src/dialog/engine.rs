@@ -2,8 +2,12 @@ use serde::{Deserialize, Serialize};
 
 use chrono::NaiveDateTime;
 
+use std::collections::HashMap;
+
+use super::booking::{self, Draft};
 use super::human;
 use crate::knowledge::{Decision, Knowledge, MenuItem};
+use crate::store::Appointment;
 use crate::text::normalize;
 use crate::wechat::{Body, Reply};
 
@@ -51,6 +55,11 @@ pub enum Choice {
     MenuItem(usize),
     Guide(String),
     Village(String),
+    Service(String),
+    Point(String),
+    /// Unix seconds of a slot's start.
+    Slot(i64),
+    Appointment(i64),
 }
 
 /// Who the conversation is with.
@@ -65,6 +74,8 @@ pub enum Mode {
     Human,
     /// An adviser closed the conversation; the next message may be a rating (asked once).
     AwaitingRating { handoff: i64 },
+    /// Filling in a booking.
+    Booking { draft: Draft },
 }
 
 /// Why a conversation went to a human.
@@ -96,13 +107,37 @@ impl Reason {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     /// Open a handoff (or, if one is open, mark it urgent when `urgent`).
-    Handoff { reason: Reason, urgent: bool, town: Option<String> },
+    Handoff {
+        reason: Reason,
+        urgent: bool,
+        town: Option<String>,
+    },
     /// Remember the resident's village.
     SetVillage(String),
     /// The resident ended the conversation with the adviser.
     EndHandoff,
     /// The resident rated a closed handoff, 1 to 5.
-    Rate { handoff: i64, score: i64 },
+    Rate {
+        handoff: i64,
+        score: i64,
+    },
+    /// Take a seat; on success the shell confirms, else it offers other times.
+    Book {
+        service: String,
+        point: String,
+        slot: i64,
+        name: String,
+        phone: String,
+        matter: String,
+        reschedule: Option<i64>,
+    },
+    CancelAppointment {
+        id: i64,
+    },
+    JoinWaitlist {
+        service: String,
+        point: String,
+    },
 }
 
 /// What the engine may read besides the conversation: all of it read-only.
@@ -114,6 +149,10 @@ pub struct Context<'a> {
     pub waiting: usize,
     /// The resident's village, when known.
     pub village: Option<&'a str>,
+    /// Seats taken per (point, service, slot start) from now on.
+    pub taken: &'a HashMap<(String, String, i64), i64>,
+    /// The resident's upcoming bookings.
+    pub upcoming: &'a [Appointment],
 }
 
 /// The state kept between messages of one resident.
@@ -190,6 +229,9 @@ impl Outcome {
     }
 }
 
+/// The CLICK key of the custom-menu button that starts a booking.
+pub const BOOK_KEY: &str = "BOOK";
+
 /// Handles one input. Pure: the same arguments always give the same outcome.
 pub fn handle(conversation: &Conversation, input: &Input, ctx: &Context) -> Outcome {
     let kb = ctx.kb;
@@ -208,6 +250,13 @@ pub fn handle(conversation: &Conversation, input: &Input, ctx: &Context) -> Outc
                 return outcome;
             }
         }
+        (Mode::Booking { draft }, Input::Text(text)) => {
+            let norm = normalize(text);
+            if let Some(outcome) = human::risk(base.clone(), &norm, ctx) {
+                return outcome;
+            }
+            return booking::on_text(conversation, base, draft.clone(), text, ctx);
+        }
         (Mode::AwaitingRating { handoff }, Input::Text(text)) => {
             if let Some(outcome) = human::rating(base.clone(), *handoff, text, ctx) {
                 return outcome;
@@ -220,6 +269,7 @@ pub fn handle(conversation: &Conversation, input: &Input, ctx: &Context) -> Outc
         Input::Subscribe => welcome(base, kb),
         Input::Unsubscribe | Input::Silent => Outcome::new(base),
         Input::Unreadable | Input::Location { .. } => Outcome::new(base).say(kb.bot.unsupported.clone()),
+        Input::Click(key) if key == BOOK_KEY => booking::start(base, "", ctx),
         Input::Click(key) => match kb.bot.menu.iter().position(|m| m.key.as_deref() == Some(key)) {
             Some(i) => menu_item(base, i, kb),
             None => menu(base, kb),
@@ -251,6 +301,17 @@ fn on_text(previous: &Conversation, base: Conversation, text: &str, ctx: &Contex
     if matches_phrase(&norm, &intents.change_village) {
         return human::ask_village(base, None, ctx);
     }
+    let compact: String = norm.chars().filter(|c| !c.is_whitespace()).collect();
+    if matches_phrase(&norm, &intents.my_bookings) {
+        return booking::mine(base, ctx);
+    }
+    if let Some(outcome) = booking::manage(previous, base.clone(), &compact, ctx) {
+        return outcome;
+    }
+    let wants_booking = intents.booking.iter().any(|p| !p.is_empty() && compact.contains(p.as_str()));
+    if compact.starts_with("预约") || wants_booking && !booking::looks_like_question(&compact) {
+        return booking::start(base, text, ctx);
+    }
     if let Ok(n) = norm.parse::<usize>() {
         // A digit answers the list just offered, or else picks from the main menu.
         let choice = if previous.choices.is_empty() {
@@ -262,7 +323,9 @@ fn on_text(previous: &Conversation, base: Conversation, text: &str, ctx: &Contex
             Some(Choice::Entry(id)) => answer(base, &id, kb),
             Some(Choice::MenuItem(i)) => menu_item(base, i, kb),
             Some(Choice::Guide(id)) => guide(base, &id, kb),
-            Some(Choice::Village(_)) => menu(base, kb),
+            Some(
+                Choice::Village(_) | Choice::Service(_) | Choice::Point(_) | Choice::Slot(_) | Choice::Appointment(_),
+            ) => menu(base, kb),
             None if previous.choices.is_empty() => menu(base, kb),
             None => {
                 let n = previous.choices.len();
@@ -271,7 +334,6 @@ fn on_text(previous: &Conversation, base: Conversation, text: &str, ctx: &Contex
             }
         };
     }
-    let compact: String = norm.chars().filter(|c| !c.is_whitespace()).collect();
     if let Some(rest) = compact.strip_prefix("办事指南").or_else(|| compact.strip_prefix("指南")) {
         return match kb.guide_mentioned(rest) {
             Some(g) => guide(base, &g.id.clone(), kb),
@@ -397,6 +459,7 @@ mod tests {
     use std::sync::OnceLock;
 
     use super::*;
+    use crate::clock;
 
     /// The product's own knowledge base, loaded once for all tests.
     fn kb() -> &'static Knowledge {
@@ -416,7 +479,8 @@ mod tests {
 
     fn at(time: &str, village: Option<&'static str>) -> Context<'static> {
         let now = NaiveDateTime::parse_from_str(time, "%Y-%m-%d %H:%M").unwrap();
-        Context { kb: kb(), now, waiting: 2, village }
+        let taken: &'static HashMap<(String, String, i64), i64> = Box::leak(Box::default());
+        Context { kb: kb(), now, waiting: 2, village, taken, upcoming: &[] }
     }
 
     fn say(conversation: &Conversation, text: &str) -> Outcome {
@@ -646,6 +710,82 @@ mod tests {
         let question = say(&closed, "离婚冷静期是多久");
         assert!(question.actions.is_empty());
         assert_eq!(question.conversation.mode, Mode::Bot);
+    }
+
+    fn booking_draft(o: &Outcome) -> booking::Draft {
+        match &o.conversation.mode {
+            Mode::Booking { draft } => draft.clone(),
+            other => panic!("not booking: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_booking_one_question_at_a_time_with_re_asks_and_changes() {
+        let start = say(&Conversation::default(), "我想预约办公证");
+        let text = only_text(&start);
+        assert!(text.contains("可以预约的时间"), "{text}");
+        assert_eq!(booking_draft(&start).service.as_deref(), Some("notary"));
+        assert_eq!(booking_draft(&start).point.as_deref(), Some("hall"), "the only point is filled in");
+        // Friday 10:00 with two hours' notice: the first slot is this afternoon.
+        assert!(text.contains("1. 11月27日（周五）13:30"), "{text}");
+        let Choice::Slot(first) = start.conversation.choices[0] else { panic!() };
+
+        let slot = say(&start.conversation, "1");
+        assert_eq!(booking_draft(&slot).slot, Some(first));
+        assert_eq!(only_text(&slot), kb().bot.booking.ask_name);
+        let name = say(&slot.conversation, "张三");
+        assert_eq!(only_text(&name), kb().bot.booking.ask_phone);
+        let bad = say(&name.conversation, "123");
+        assert!(only_text(&bad).starts_with(&kb().bot.booking.bad_phone));
+        assert_eq!(booking_draft(&bad).phone, None);
+        let phone = say(&bad.conversation, "138 1234 5678");
+        assert_eq!(booking_draft(&phone).phone.as_deref(), Some("13812345678"));
+        let matter = say(&phone.conversation, "父亲房产的继承公证");
+        let confirm = only_text(&matter);
+        assert!(
+            confirm.contains("张三") && confirm.contains("13812345678") && confirm.contains("公证办理"),
+            "{confirm}"
+        );
+
+        // Change of mind: another time, then confirm.
+        let change = say(&matter.conversation, "修改时间");
+        assert_eq!(booking_draft(&change).slot, None);
+        let monday = say(&change.conversation, "下周一上午");
+        assert!(only_text(&monday).contains("11月30日（周一）08:30"), "{}", only_text(&monday));
+        let picked = say(&monday.conversation, "2");
+        let done = say(&picked.conversation, "确认");
+        assert!(done.replies.is_empty(), "the shell confirms once the seat is taken");
+        let Action::Book { slot, name, phone, reschedule, .. } = &done.actions[0] else { panic!("{:?}", done.actions) };
+        assert_eq!(clock::local(*slot).to_string(), "2026-11-30 09:00:00");
+        assert_eq!((name.as_str(), phone.as_str(), *reschedule), ("张三", "13812345678", None));
+    }
+
+    #[test]
+    fn booking_can_go_back_be_cancelled_and_survives_a_question() {
+        let start = say(&Conversation::default(), "预约");
+        assert!(only_text(&start).starts_with(&kb().bot.booking.choose_service));
+        let aid = say(&start.conversation, "2");
+        assert_eq!(booking_draft(&aid).service.as_deref(), Some("legal-aid"));
+        assert!(only_text(&aid).starts_with(&kb().bot.booking.choose_point));
+        let back = say(&aid.conversation, "上一步");
+        assert_eq!(booking_draft(&back).service, None);
+        let question = say(&aid.conversation, "申请法律援助要带什么材料？");
+        assert_eq!(question.replies.len(), 2, "the answer, then the booking's question again");
+        assert!(question.replies[1].summary().contains(&kb().bot.booking.resume));
+        assert_eq!(booking_draft(&question), booking_draft(&aid), "the booking is kept");
+        let quit = say(&aid.conversation, "不约了");
+        assert_eq!(only_text(&quit), kb().bot.booking.abandoned);
+        assert_eq!(quit.conversation.mode, Mode::Bot);
+    }
+
+    #[test]
+    fn holidays_are_not_offered_and_my_bookings_are_listed() {
+        // 2026-10-01 is a holiday in the directory.
+        let c = at("2026-09-30 16:00", None);
+        let o = handle(&Conversation::default(), &Input::Text("预约公证".into()), &c);
+        assert!(!only_text(&o).contains("10月1日"), "{}", only_text(&o));
+        let mine = say(&Conversation::default(), "我的预约");
+        assert_eq!(only_text(&mine), kb().bot.booking.mine_none);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! sent, and the read-only knowledge base, it returns the new state and what to say. The web
 //! shell stores the state, logs the messages and sends the replies.
 
+pub mod booking;
 mod engine;
 mod human;
 

@@ -51,6 +51,52 @@ pub struct Intents {
     /// Changing the remembered village.
     #[serde(default)]
     pub change_village: Vec<String>,
+    /// Starting a booking.
+    #[serde(default)]
+    pub booking: Vec<String>,
+    /// Listing one's bookings.
+    #[serde(default)]
+    pub my_bookings: Vec<String>,
+    #[serde(default)]
+    pub confirm: Vec<String>,
+    /// One step back in a booking.
+    #[serde(default)]
+    pub back: Vec<String>,
+    /// Joining the waitlist when everything is full.
+    #[serde(default)]
+    pub waitlist: Vec<String>,
+}
+
+/// What the bot says while booking. `{…}` fields are filled in.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BookingTexts {
+    pub choose_service: String,
+    pub choose_point: String,
+    pub choose_slot: String,
+    pub no_slot_on_day: String,
+    pub slot_taken: String,
+    pub full: String,
+    pub ask_name: String,
+    pub bad_name: String,
+    pub ask_phone: String,
+    pub bad_phone: String,
+    pub ask_matter: String,
+    pub bad_matter: String,
+    pub confirm: String,
+    pub booked: String,
+    pub materials_default: String,
+    pub abandoned: String,
+    pub too_many: String,
+    pub mine_none: String,
+    pub mine_list: String,
+    pub cancelled: String,
+    pub rescheduled: String,
+    pub waitlisted: String,
+    pub seat_freed: String,
+    pub reminder: String,
+    pub staff_cancelled: String,
+    pub resume: String,
 }
 
 /// What the bot says around a human adviser. `{ahead}`, `{hours}` and `{village}` are filled in.
@@ -114,6 +160,7 @@ pub struct BotTexts {
     pub menu: Vec<MenuItem>,
     pub human: HumanTexts,
     pub risk: RiskWords,
+    pub booking: BookingTexts,
 }
 
 impl BotTexts {
@@ -187,6 +234,11 @@ impl BotTexts {
             &mut i.skip,
             &mut i.cancel,
             &mut i.change_village,
+            &mut i.booking,
+            &mut i.my_bookings,
+            &mut i.confirm,
+            &mut i.back,
+            &mut i.waitlist,
             &mut bot.risk.danger,
             &mut bot.risk.group,
         ] {

@@ -12,7 +12,7 @@ mod search;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-pub use bot::{BotTexts, MenuItem};
+pub use bot::{BookingTexts, BotTexts, MenuItem};
 pub use directory::{Directory, Town, Village};
 pub use entry::{Entry, MAX_ANSWER_CHARS};
 pub use guide::{Guide, MAX_GUIDE_CHARS};
@@ -45,6 +45,7 @@ struct CannedFile {
 
 /// Everything read from `faq/`, validated, before the index is built.
 pub struct Faq {
+    pub booking: Option<crate::booking::BookingConfig>,
     pub canned: Vec<Canned>,
     pub entries: Vec<Entry>,
     pub guides: Vec<Guide>,
@@ -106,6 +107,11 @@ impl Faq {
             Err(_) => vec![],
         };
 
+        let booking_path = dir.join("booking.toml");
+        let booking = std::fs::read_to_string(&booking_path).ok().and_then(|src| {
+            collect(crate::booking::BookingConfig::parse("booking.toml", &src, &directory), &mut problems)
+        });
+
         let bot_path = dir.join("bot.toml");
         let bot = read(&bot_path, &mut problems)
             .and_then(|src| collect(BotTexts::parse(&rel(&bot_path), &src, &directory), &mut problems));
@@ -124,7 +130,7 @@ impl Faq {
         }
         problems.sort();
         match bot {
-            Some(bot) if problems.is_empty() => Ok(Faq { canned, entries, guides, directory, bot, lexicon }),
+            Some(bot) if problems.is_empty() => Ok(Faq { booking, canned, entries, guides, directory, bot, lexicon }),
             _ => Err(problems),
         }
     }
@@ -208,6 +214,7 @@ fn files_under(dir: &Path, ext: &str) -> Vec<PathBuf> {
 
 /// The loaded knowledge base with its search index; read-only once built.
 pub struct Knowledge {
+    pub booking: Option<crate::booking::BookingConfig>,
     pub canned: Vec<Canned>,
     pub entries: Vec<Entry>,
     pub guides: Vec<Guide>,
@@ -238,6 +245,7 @@ impl Knowledge {
         let index = SearchIndex::build(&faq.entries, analyzer, index_dir)?.with_thresholds(thresholds);
         let by_id = faq.entries.iter().enumerate().map(|(i, e)| (e.id.clone(), i)).collect();
         Ok(Knowledge {
+            booking: faq.booking,
             canned: faq.canned,
             entries: faq.entries,
             guides: faq.guides,

@@ -5,6 +5,7 @@ mod helpers;
 mod mock_wechat;
 
 mod admin;
+mod booking;
 mod handoff;
 mod health;
 mod knowledge;

@@ -11,13 +11,8 @@ use serde_json::json;
 
 use crate::clock;
 use crate::dialog::booking::slot_label;
-use crate::domain::OpenId;
 use crate::startup::AppState;
 use crate::store::{Appointment, now};
-use crate::wechat::Reply;
-
-/// WeChat's customer-service window after the resident's last message.
-const WINDOW_SECS: i64 = 48 * 3600;
 
 /// Sends the reminders due at `t` (Unix seconds); returns how many were sent or queued.
 pub async fn send_due(state: &AppState, t: i64) -> anyhow::Result<usize> {
@@ -37,11 +32,8 @@ pub async fn send_due(state: &AppState, t: i64) -> anyhow::Result<usize> {
             continue;
         }
         let text = reminder_text(&kb, &a);
-        let who = OpenId::parse(&a.openid)?;
-        let window_open = state.store.last_inbound(&a.openid).await?.is_some_and(|last| t - last < WINDOW_SECS);
-        if window_open {
-            state.store.log_message(&who, crate::store::Direction::Out, "bot", &text, None, None, t).await?;
-            state.enqueue(&who, &[Reply::text(text)], 0).await?;
+        if state.store.window_open(&a.openid, t).await? {
+            state.send_to_resident(&a.openid, &text, "bot", None).await?;
             sent += 1;
         } else if let Some(template) = state.settings.wechat.reminder_template_id.as_deref().filter(|s| !s.is_empty()) {
             let point = cfg.point(&a.point).map(|p| p.name.clone()).unwrap_or_default();

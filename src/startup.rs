@@ -57,6 +57,34 @@ impl AppState {
         Ok(())
     }
 
+    /// Logs a message to a resident and queues it durably: sent now while their window is
+    /// open, else held until they write again. Returns "queued" or "held".
+    pub async fn send_to_resident(
+        &self,
+        openid: &str,
+        text: &str,
+        kind: &str,
+        adviser: Option<&str>,
+    ) -> anyhow::Result<&'static str> {
+        let who = OpenId::parse(openid)?;
+        let t = now();
+        let meta = adviser.map(|u| serde_json::json!({"adviser": u}).to_string());
+        self.store.log_message(&who, crate::store::Direction::Out, kind, text, None, meta.as_deref(), t).await?;
+        let parts: Vec<Reply> = crate::wechat::split::split_text(text, crate::wechat::split::MAX_TEXT_BYTES)
+            .into_iter()
+            .map(Reply::text)
+            .collect();
+        if self.store.window_open(openid, t).await? {
+            self.enqueue(&who, &parts, 0).await?;
+            Ok("queued")
+        } else {
+            for part in &parts {
+                self.store.enqueue_held(&who, &serde_json::to_string(part)?).await?;
+            }
+            Ok("held")
+        }
+    }
+
     /// An answer that missed the passive-reply deadline: queue it and mark the delivery.
     pub async fn defer(&self, to: &OpenId, key: &MsgKey, replies: &[Reply]) -> anyhow::Result<()> {
         self.enqueue(to, replies, 0).await?;

@@ -9,10 +9,8 @@ use serde_json::json;
 use crate::auth::{Admin, Adviser};
 use crate::clock;
 use crate::dialog::booking::slot_label;
-use crate::domain::OpenId;
 use crate::startup::AppState;
-use crate::store::{Appointment, Direction, now};
-use crate::wechat::Reply;
+use crate::store::{Appointment, now};
 
 #[derive(Deserialize)]
 pub struct Day {
@@ -122,14 +120,7 @@ pub async fn cancel(
             .replace("{number}", &a.number)
             .replace("{slot}", &slot_label(clock::local(a.slot_start)))
             .replace("{reason}", reason);
-        let resident = OpenId::parse(&a.openid)?;
-        state.store.log_message(&resident, Direction::Out, "bot", &text, None, None, t).await?;
-        let open = state.store.last_inbound(&a.openid).await?.is_some_and(|last| t - last < 48 * 3600);
-        if open {
-            state.enqueue(&resident, &[Reply::text(text)], 0).await?;
-        } else {
-            state.store.enqueue_held(&resident, &serde_json::to_string(&Reply::text(text))?).await?;
-        }
+        state.send_to_resident(&a.openid, &text, "bot", None).await?;
         crate::chat::offer_freed_seat(&state.store, &kb, &a.service, &a.point, t).await?;
         tracing::info!(appointment = a.id, staff = %who.username, "appointment cancelled by staff");
         Ok(true)

@@ -15,9 +15,7 @@ use crate::desk::{self, DeskEvent, Scope, Viewer};
 use crate::dialog::Mode;
 use crate::domain::{OpenId, mask};
 use crate::startup::AppState;
-use crate::store::{Account, Direction, Handoff, now};
-use crate::wechat::Reply;
-use crate::wechat::split::{MAX_TEXT_BYTES, split_text};
+use crate::store::{Account, Handoff, now};
 
 const PAGE: &str = include_str!("../../static/console.html");
 /// Longest adviser reply accepted (it is split into messages of WeChat's size).
@@ -217,8 +215,7 @@ pub async fn show(state: web::Data<AppState>, Adviser(a): Adviser, id: web::Path
         })
         .collect();
     let t = now();
-    let window_open =
-        state.store.last_inbound(&h.openid).await.ok().flatten().is_some_and(|last| t - last < WINDOW_SECS);
+    let window_open = state.store.window_open(&h.openid, t).await.unwrap_or(false);
     let held = state.store.held_count(&h.openid).await.unwrap_or_default();
     HttpResponse::Ok().json(json!({
         "handoff": describe(&state, &h, None, t).await,
@@ -227,9 +224,6 @@ pub async fn show(state: web::Data<AppState>, Adviser(a): Adviser, id: web::Path
         "held": held,
     }))
 }
-
-/// WeChat's customer-service window after the resident's last message.
-const WINDOW_SECS: i64 = 48 * 3600;
 
 #[derive(Deserialize)]
 pub struct ReplyBody {
@@ -251,38 +245,12 @@ pub async fn reply(
         Ok(_) => return error(actix_web::http::StatusCode::CONFLICT, "对话已结束或尚未接入"),
         Err(resp) => return resp,
     };
-    match send_to_resident(&state, &h.openid, text, "adviser", Some(&a.username)).await {
+    match state.send_to_resident(&h.openid, text, "adviser", Some(&a.username)).await {
         Ok(status) => {
             tracing::info!(handoff = h.id, adviser = %a.username, status, "adviser reply accepted");
             HttpResponse::Ok().json(json!({"status": status}))
         }
         Err(e) => internal(e),
-    }
-}
-
-/// Logs a message to the resident and queues it durably: sent now if their window is open,
-/// else held until they write again. Returns "queued" or "held".
-async fn send_to_resident(
-    state: &AppState,
-    openid: &str,
-    text: &str,
-    kind: &str,
-    adviser: Option<&str>,
-) -> anyhow::Result<&'static str> {
-    let who = OpenId::parse(openid)?;
-    let t = now();
-    let open = state.store.last_inbound(openid).await?.is_some_and(|last| t - last < WINDOW_SECS);
-    let meta = adviser.map(|u| json!({"adviser": u}).to_string());
-    state.store.log_message(&who, Direction::Out, kind, text, None, meta.as_deref(), t).await?;
-    let parts: Vec<Reply> = split_text(text, MAX_TEXT_BYTES).into_iter().map(Reply::text).collect();
-    if open {
-        state.enqueue(&who, &parts, 0).await?;
-        Ok("queued")
-    } else {
-        for part in &parts {
-            state.store.enqueue_held(&who, &serde_json::to_string(part)?).await?;
-        }
-        Ok("held")
     }
 }
 
@@ -342,7 +310,7 @@ async fn finish(state: web::Data<AppState>, a: Account, id: i64, back_to_bot: bo
         state.store.save_conversation(&who, &serde_json::to_string(&conversation)?, t).await?;
         let kb = state.knowledge();
         let text = if back_to_bot { &kb.bot.human.returned } else { &kb.bot.human.closed };
-        send_to_resident(&state, &h.openid, text, "bot", None).await?;
+        state.send_to_resident(&h.openid, text, "bot", None).await?;
         anyhow::Ok(())
     }
     .await;

@@ -5,6 +5,9 @@ use sqlx::any::AnyRow;
 
 use super::Store;
 
+/// WeChat's customer-service window after the resident's last message.
+const WINDOW_SECS: i64 = 48 * 3600;
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Account {
     pub id: i64,
@@ -136,6 +139,11 @@ impl Store {
         .fetch_one(&self.pool)
         .await?;
         Ok((by_user, by_client))
+    }
+
+    /// True while WeChat's customer-service window is open: 48 hours after the resident's last message.
+    pub async fn window_open(&self, openid: &str, now: i64) -> sqlx::Result<bool> {
+        Ok(self.last_inbound(openid).await?.is_some_and(|last| now - last < WINDOW_SECS))
     }
 
     /// The last inbound message time of a resident (the customer-service window).

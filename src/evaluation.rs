@@ -55,6 +55,7 @@ pub struct Searched {
     pub hits: Vec<Hit>,
     pub ids: Vec<String>,
     pub off_topic: bool,
+    pub terms: usize,
 }
 
 /// Runs every case through the search once.
@@ -64,7 +65,7 @@ pub fn search_all(kb: &Knowledge, cases: &[Case]) -> Vec<Searched> {
         .map(|case| {
             let found = kb.search(&case.q, 10);
             let ids = found.hits.iter().map(|h| kb.entries[h.entry].id.clone()).collect();
-            Searched { case: case.clone(), hits: found.hits, ids, off_topic: found.off_topic }
+            Searched { case: case.clone(), hits: found.hits, ids, off_topic: found.off_topic, terms: found.terms }
         })
         .collect()
 }
@@ -79,8 +80,8 @@ pub fn score(searched: &[Searched], thresholds: &Thresholds) -> Report {
         (0usize, 0usize, 0.0f64, 0usize, 0usize, 0usize);
     let mut misses = Vec::new();
     let (mut n_in, mut n_out) = (0usize, 0usize);
-    for Searched { case, hits, ids, off_topic } in searched {
-        let decision = decide(hits, *off_topic, thresholds);
+    for Searched { case, hits, ids, off_topic, terms } in searched {
+        let decision = decide(hits, *off_topic, *terms, thresholds);
         let miss = || Miss {
             q: case.q.clone(),
             expect: case.expect.clone(),

@@ -94,6 +94,21 @@ pub struct Slot {
     pub start: NaiveDateTime,
 }
 
+impl Point {
+    /// Opening hours as residents read them: "周一、二、三、四、五 08:30-11:30；…".
+    pub fn hours_text(&self) -> String {
+        const NAMES: [&str; 7] = ["一", "二", "三", "四", "五", "六", "日"];
+        self.hours
+            .iter()
+            .map(|h| {
+                let days: Vec<&str> = h.weekdays.iter().filter_map(|d| NAMES.get(*d as usize - 1).copied()).collect();
+                format!("周{} {}-{}", days.join("、"), h.open.format("%H:%M"), h.close.format("%H:%M"))
+            })
+            .collect::<Vec<_>>()
+            .join("；")
+    }
+}
+
 impl BookingConfig {
     pub fn parse(file: &str, source: &str, directory: &Directory) -> Result<BookingConfig, Vec<Problem>> {
         let raw: RawConfig = toml::from_str(source).map_err(|e| vec![Problem::from_toml(file, source, 1, &e)])?;

@@ -400,6 +400,27 @@ fn answer_in_passing(
     o
 }
 
+/// A location while choosing the service point: the point in the nearest town that offers
+/// the service (or the question again if none is near).
+pub(super) fn on_location(base: Conversation, mut draft: Draft, lat: f64, lon: f64, ctx: &Context) -> Outcome {
+    if let (Some(cfg), Some(service), None) = (config(ctx), &draft.service, &draft.point) {
+        let dir = &ctx.kb.directory;
+        let distance = |town: &str| {
+            dir.town(town)
+                .and_then(|t| Some((t.lat? - lat).powi(2) + ((t.lon? - lon) * lat.to_radians().cos()).powi(2)))
+        };
+        let nearest = cfg
+            .points_for(service)
+            .into_iter()
+            .filter_map(|p| p.town.as_deref().and_then(distance).map(|d| (d, p)))
+            .min_by(|a, b| a.0.total_cmp(&b.0));
+        if let Some((_, p)) = nearest {
+            draft.point = Some(p.id.clone());
+        }
+    }
+    ask(base, draft, None, ctx)
+}
+
 /// "我的预约", and "取消预约 2" / "改约 2" after it.
 pub(super) fn mine(base: Conversation, ctx: &Context) -> Outcome {
     let texts = &ctx.kb.bot.booking;
@@ -471,6 +492,7 @@ pub fn booked(conversation: &Conversation, a: &Appointment, ctx: &Context) -> Ou
         .replace("{summary}", &summary(&draft, ctx))
         .replace("{address}", point.map(|p| p.address.as_str()).unwrap_or_default())
         .replace("{phone}", point.map(|p| p.phone.as_str()).unwrap_or_default())
+        .replace("{hours}", &point.map(|p| p.hours_text()).unwrap_or_default())
         .replace("{materials}", &materials);
     Outcome::new(Conversation { mode: Mode::Bot, choices: vec![], ..conversation.clone() }).say(reply)
 }

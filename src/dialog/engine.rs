@@ -257,6 +257,9 @@ pub fn handle(conversation: &Conversation, input: &Input, ctx: &Context) -> Outc
             }
             return booking::on_text(conversation, base, draft.clone(), text, ctx);
         }
+        (Mode::Booking { draft }, Input::Location { latitude, longitude }) => {
+            return booking::on_location(base, draft.clone(), *latitude, *longitude, ctx);
+        }
         (Mode::AwaitingRating { handoff }, Input::Text(text)) => {
             if let Some(outcome) = human::rating(base.clone(), *handoff, text, ctx) {
                 return outcome;
@@ -776,6 +779,19 @@ mod tests {
         let quit = say(&aid.conversation, "不约了");
         assert_eq!(only_text(&quit), kb().bot.booking.abandoned);
         assert_eq!(quit.conversation.mode, Mode::Bot);
+    }
+
+    #[test]
+    fn a_location_picks_the_nearest_point() {
+        let start = say(&Conversation::default(), "预约法律援助");
+        assert!(only_text(&start).starts_with(&kb().bot.booking.choose_point));
+        let yihe = kb().directory.town("yihe").unwrap();
+        let located = handle(
+            &start.conversation,
+            &Input::Location { latitude: yihe.lat.unwrap(), longitude: yihe.lon.unwrap() },
+            &ctx(),
+        );
+        assert_eq!(booking_draft(&located).point.as_deref(), Some("yihe-station"));
     }
 
     #[test]

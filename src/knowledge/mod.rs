@@ -288,7 +288,7 @@ impl Knowledge {
     pub fn search(&self, query: &str, limit: usize) -> Found {
         self.index.search(query, limit).unwrap_or_else(|e| {
             tracing::error!(error = %e, "search failed");
-            Found { decision: Decision::Unknown, hits: vec![], off_topic: false }
+            Found { decision: Decision::Unknown, hits: vec![], off_topic: false, terms: 0 }
         })
     }
 }

@@ -39,6 +39,9 @@ struct DocInfo {
 /// Coverage an off-topic question needs to be answered at all.
 const OFF_TOPIC_COVERAGE: f32 = 0.9;
 
+const LONG_QUERY_TERMS: usize = 12;
+const LONG_QUERY_FACTOR: f32 = 0.75;
+
 /// Ranking score = BM25 × (this + coverage).
 const COVERAGE_RANK_BASE: f32 = 0.5;
 
@@ -96,6 +99,8 @@ pub struct Found {
     pub hits: Vec<Hit>,
     /// The query names something outside legal services.
     pub off_topic: bool,
+    /// Distinct terms of the query.
+    pub terms: usize,
 }
 
 pub struct SearchIndex {
@@ -188,7 +193,7 @@ impl SearchIndex {
     /// Ranked entries for `query`, best first, with the decision lawline would take.
     pub fn search(&self, query: &str, limit: usize) -> anyhow::Result<Found> {
         let off_topic = self.analyzer.off_topic(query);
-        let unknown = Found { decision: Decision::Unknown, hits: vec![], off_topic };
+        let unknown = Found { decision: Decision::Unknown, hits: vec![], off_topic, terms: 0 };
         let mut terms = self.analyzer.terms(query);
         let mut seen = HashSet::new();
         terms.retain(|t| seen.insert(t.clone()));
@@ -246,9 +251,9 @@ impl SearchIndex {
         }
         hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.entry.cmp(&b.entry)));
         hits.truncate(limit.max(3));
-        let decision = decide(&hits, off_topic, &self.thresholds);
+        let decision = decide(&hits, off_topic, terms.len(), &self.thresholds);
         hits.truncate(limit);
-        Ok(Found { decision, hits, off_topic })
+        Ok(Found { decision, hits, off_topic, terms: terms.len() })
     }
 
     pub fn thresholds(&self) -> &Thresholds {
@@ -262,9 +267,15 @@ impl SearchIndex {
     }
 }
 
+/// A long story holds many words the knowledge base never uses, so its coverage is low even
+/// when the right entry ranks first: from `LONG_QUERY_TERMS` terms on, suggesting needs less.
+fn suggest_floor(terms: usize, t: &Thresholds) -> f32 {
+    if terms >= LONG_QUERY_TERMS { t.suggest_coverage * LONG_QUERY_FACTOR } else { t.suggest_coverage }
+}
+
 /// Answer, suggest or "not known", from the ranked hits. An off-topic question is answered
 /// only when an entry covers it almost whole.
-pub fn decide(hits: &[Hit], off_topic: bool, t: &Thresholds) -> Decision {
+pub fn decide(hits: &[Hit], off_topic: bool, terms: usize, t: &Thresholds) -> Decision {
     let Some(first) = hits.first() else {
         return Decision::Unknown;
     };
@@ -277,7 +288,7 @@ pub fn decide(hits: &[Hit], off_topic: bool, t: &Thresholds) -> Decision {
     });
     if first.coverage >= t.answer_coverage && clear_lead {
         Decision::Answer
-    } else if hits.iter().take(3).any(|h| h.coverage >= t.suggest_coverage) {
+    } else if hits.iter().take(3).any(|h| h.coverage >= suggest_floor(terms, t)) {
         Decision::Suggest
     } else {
         Decision::Unknown

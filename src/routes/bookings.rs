@@ -57,7 +57,7 @@ pub async fn list(state: web::Data<AppState>, _: Adviser, q: web::Query<Day>) ->
         .map(|a| {
             let (service, point) = names(&state, a);
             json!({
-                "id": a.id, "number": a.number, "service": service, "point": point,
+                "id": a.id, "number": a.number, "service": service, "point": point, "point_id": a.point,
                 "time": slot_label(clock::local(a.slot_start)), "name": a.name, "phone": a.phone,
                 "matter": a.matter, "status": a.status, "cancel_reason": a.cancel_reason,
             })

@@ -40,7 +40,11 @@ pub async fn process(
     let content = inbound.text().map(str::to_owned).unwrap_or_else(|| format!("[{}]", inbound.kind()));
     store.log_message(who, Direction::In, inbound.kind(), &content, Some(&key), None, t).await?;
 
-    let conversation = load_conversation(store, who).await?;
+    let mut conversation = load_conversation(store, who).await?;
+    // The handoff was closed meanwhile (by the adviser, as this message came in): back to the bot.
+    if conversation.mode == Mode::Human && store.open_handoff_of(who).await?.is_none() {
+        conversation.mode = Mode::Bot;
+    }
     let village = store.village_of(who).await?;
     let waiting = store.waiting_count().await?;
     let taken = if kb.booking.is_some() { store.taken_seats(t).await? } else { Default::default() };

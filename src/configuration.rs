@@ -17,6 +17,8 @@ pub struct Settings {
     pub index_dir: PathBuf,
     /// How often `faq/` is checked for edits, in milliseconds; 0 turns hot reload off.
     pub faq_watch_ms: u64,
+    /// Mark the console's session cookie `Secure` (only sent over HTTPS): set it in production.
+    pub secure_cookies: bool,
     /// Bearer token for the admin JSON API; empty disables it.
     pub admin_token: SecretString,
     pub wechat: WechatSettings,
@@ -49,6 +51,7 @@ impl Default for Settings {
             faq_dir: "faq".into(),
             index_dir: "index".into(),
             faq_watch_ms: 2000,
+            secure_cookies: false,
             admin_token: SecretString::from(""),
             wechat: WechatSettings::default(),
         }
@@ -106,6 +109,9 @@ impl Settings {
         }
         if let Some(v) = var("LAWLINE_FAQ_WATCH_MS").and_then(|v| v.parse().ok()) {
             self.faq_watch_ms = v;
+        }
+        if let Some(v) = var("LAWLINE_SECURE_COOKIES") {
+            self.secure_cookies = v == "true" || v == "1";
         }
         if let Some(v) = var("LAWLINE_ADMIN_TOKEN") {
             self.admin_token = secret(v);

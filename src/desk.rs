@@ -61,7 +61,14 @@ pub enum Scope {
 pub fn level(h: &Handoff, dir: &Directory, now: i64) -> &'static str {
     let waited_min = (now - h.routed_at) / 60;
     match h.target_level.as_deref() {
-        Some("adviser") => "adviser",
+        // A named adviser who does not come goes to their colleagues like a village adviser.
+        Some("adviser") if waited_min < dir.routing.village_minutes => "adviser",
+        Some("adviser")
+            if waited_min < dir.routing.village_minutes + dir.routing.town_minutes && town_of(h, dir).is_some() =>
+        {
+            "town"
+        }
+        Some("adviser") => "district",
         Some("district") => "district",
         Some("town") if waited_min >= dir.routing.town_minutes => "district",
         Some("town") => "town",

@@ -235,6 +235,8 @@ pub(super) fn on_text(
         draft.clear(back);
         return ask(base, draft, None, ctx);
     }
+    // A name or a matter may well contain 改, 电话 or 怎么; only other steps read commands there.
+    let free_text = matches!(step, Step::Name | Step::Matter);
     for (words, field) in [
         ("时间", Step::Slot),
         ("日期", Step::Slot),
@@ -263,7 +265,7 @@ pub(super) fn on_text(
     }
     let picked =
         compact.parse::<usize>().ok().and_then(|n| n.checked_sub(1)).and_then(|i| previous.choices.get(i)).cloned();
-    if picked.is_none() && looks_like_question(&compact) {
+    if picked.is_none() && !free_text && looks_like_question(&compact) {
         return answer_in_passing(previous, base, draft, text, None, ctx);
     }
     let parsed: Result<(), &str> = match (step, picked) {

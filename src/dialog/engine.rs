@@ -246,6 +246,9 @@ pub fn handle(conversation: &Conversation, input: &Input, ctx: &Context) -> Outc
             return human::village_by_location(base, *then, *latitude, *longitude, ctx);
         }
         (Mode::AskingVillage { then }, Input::Text(text)) => {
+            if let Some(outcome) = human::risk(base.clone(), &normalize(text), ctx) {
+                return outcome;
+            }
             if let Some(outcome) = human::village_answer(conversation, base.clone(), *then, text, ctx) {
                 return outcome;
             }
@@ -666,6 +669,8 @@ mod tests {
         );
         let unknown = say(&asked.conversation, "火星村");
         assert_eq!(only_text(&unknown), kb().bot.human.village_not_found);
+        let danger = say(&asked.conversation, "有人威胁我");
+        assert_eq!(danger.actions, vec![Action::Handoff { reason: Reason::Risk, urgent: true, town: None }]);
         let cancelled = say(&asked.conversation, "算了");
         assert_eq!(cancelled.conversation.mode, Mode::Bot);
     }

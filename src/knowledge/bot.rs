@@ -152,6 +152,9 @@ pub struct BotTexts {
     /// Heads the numbered list of guides ("指南" alone).
     #[serde(default)]
     pub guides_intro: String,
+    /// When something failed after WeChat's deadline: sent through the customer-service API.
+    #[serde(default)]
+    pub busy: String,
     /// After an answer, a short line inviting the next question.
     #[serde(default)]
     pub answer_footer: String,
@@ -191,6 +194,7 @@ impl BotTexts {
         render("suggest_outro", &mut bot.suggest_outro);
         render("unsupported", &mut bot.unsupported);
         render("answer_footer", &mut bot.answer_footer);
+        render("busy", &mut bot.busy);
         render("guide_hint", &mut bot.guide_hint);
         render("guides_intro", &mut bot.guides_intro);
         let h = &mut bot.human;

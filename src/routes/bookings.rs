@@ -10,7 +10,7 @@ use crate::auth::{Admin, Adviser};
 use crate::clock;
 use crate::dialog::booking::slot_label;
 use crate::startup::AppState;
-use crate::store::{Appointment, now};
+use crate::store::{Account, Appointment, now};
 
 #[derive(Deserialize)]
 pub struct Day {
@@ -28,14 +28,33 @@ fn internal(e: impl std::fmt::Display) -> HttpResponse {
     HttpResponse::InternalServerError().json(json!({"error": "internal error"}))
 }
 
-async fn day_list(state: &AppState, q: &Day) -> Result<Vec<Appointment>, HttpResponse> {
+/// Staff see the bookings of their own town's points; staff without a town those of the
+/// district's points (no town); admins all.
+fn may_see(state: &AppState, who: &Account, a: &Appointment) -> bool {
+    let kb = state.knowledge();
+    let town = kb.booking.as_ref().and_then(|c| c.point(&a.point)).and_then(|p| p.town.clone());
+    who.is_admin() || town == who.town_id
+}
+
+async fn day_list(state: &AppState, who: &Account, q: &Day) -> Result<Vec<Appointment>, HttpResponse> {
     let date = match &q.date {
         Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| bad("date 应为 YYYY-MM-DD"))?,
         None => clock::local(now()).date(),
     };
     let from = clock::unix(date.and_hms_opt(0, 0, 0).expect("midnight"));
     let point = q.point.as_deref().filter(|p| !p.is_empty());
-    state.store.appointments_between(point, from, from + 86_400).await.map_err(internal)
+    let list = state.store.appointments_between(point, from, from + 86_400).await.map_err(internal)?;
+    Ok(list.into_iter().filter(|a| may_see(state, who, a)).collect())
+}
+
+/// The booking, if this staff member may act on it.
+async fn visible(state: &AppState, who: &Account, id: i64) -> Result<Appointment, HttpResponse> {
+    match state.store.appointment(id).await {
+        Ok(Some(a)) if may_see(state, who, &a) => Ok(a),
+        Ok(Some(_)) => Err(HttpResponse::Forbidden().json(json!({"error": "这个预约不在您的服务点"}))),
+        Ok(None) => Err(HttpResponse::NotFound().json(json!({"error": "没有这个预约"}))),
+        Err(e) => Err(internal(e)),
+    }
 }
 
 fn names(state: &AppState, a: &Appointment) -> (String, String) {
@@ -47,8 +66,8 @@ fn names(state: &AppState, a: &Appointment) -> (String, String) {
     )
 }
 
-pub async fn list(state: web::Data<AppState>, _: Adviser, q: web::Query<Day>) -> HttpResponse {
-    let list = match day_list(&state, &q).await {
+pub async fn list(state: web::Data<AppState>, Adviser(who): Adviser, q: web::Query<Day>) -> HttpResponse {
+    let list = match day_list(&state, &who, &q).await {
         Ok(l) => l,
         Err(resp) => return resp,
     };
@@ -80,6 +99,9 @@ pub async fn set_status(
     if !["arrived", "no_show", "done"].contains(&body.status.as_str()) {
         return bad("status 应为 arrived、no_show 或 done");
     }
+    if let Err(resp) = visible(&state, &who, *id).await {
+        return resp;
+    }
     match state.store.set_appointment_status(*id, &body.status, None, now()).await {
         Ok(true) => {
             tracing::info!(appointment = *id, status = %body.status, staff = %who.username, "appointment status set");
@@ -106,11 +128,14 @@ pub async fn cancel(
     if reason.is_empty() || reason.chars().count() > 200 {
         return bad("请填写取消原因（200字以内）");
     }
+    let a = match visible(&state, &who, *id).await {
+        Ok(a) => a,
+        Err(resp) => return resp,
+    };
     let result = async {
-        let Some(a) = state.store.appointment(*id).await? else { return anyhow::Ok(false) };
         let t = now();
         if !state.store.set_appointment_status(a.id, "cancelled", Some(reason), t).await? {
-            return Ok(false);
+            return anyhow::Ok(false);
         }
         let kb = state.knowledge();
         let text = kb
@@ -134,8 +159,8 @@ pub async fn cancel(
 }
 
 /// A day's bookings as CSV (admins only).
-pub async fn csv(state: web::Data<AppState>, _: Admin, q: web::Query<Day>) -> HttpResponse {
-    let list = match day_list(&state, &q).await {
+pub async fn csv(state: web::Data<AppState>, Admin(who): Admin, q: web::Query<Day>) -> HttpResponse {
+    let list = match day_list(&state, &who, &q).await {
         Ok(l) => l,
         Err(resp) => return resp,
     };
@@ -157,6 +182,11 @@ pub async fn csv(state: web::Data<AppState>, _: Admin, q: web::Query<Day>) -> Ht
         ]);
     }
     for row in rows {
+        // A cell starting with = + - @ would run as a formula in a spreadsheet.
+        let row: Vec<String> = row
+            .into_iter()
+            .map(|c| if c.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{c}") } else { c })
+            .collect();
         if let Err(e) = out.write_record(&row) {
             return internal(e);
         }

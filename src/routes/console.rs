@@ -48,7 +48,8 @@ pub struct Login {
 }
 
 pub async fn login(req: HttpRequest, state: web::Data<AppState>, body: web::Json<Login>) -> HttpResponse {
-    let client = req.connection_info().realip_remote_addr().unwrap_or("unknown").to_owned();
+    // The socket's peer, not a forwarded-for header any client can set.
+    let client = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into());
     let t = now();
     let store = &state.store;
     let username = body.username.trim();
@@ -84,6 +85,7 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, body: web::Json
         .path("/")
         .http_only(true)
         .same_site(SameSite::Strict)
+        .secure(state.settings.secure_cookies)
         .max_age(CookieDuration::seconds(auth::SESSION_SECS))
         .finish();
     HttpResponse::Ok()
@@ -304,18 +306,21 @@ async fn finish(state: web::Data<AppState>, a: Account, id: i64, back_to_bot: bo
     let result = async {
         let who = OpenId::parse(&h.openid)?;
         let t = now();
-        state.store.close_handoff(h.id, if back_to_bot { "bot" } else { "adviser" }, t).await?;
+        if !state.store.close_handoff(h.id, if back_to_bot { "bot" } else { "adviser" }, t).await? {
+            return Ok(false);
+        }
         let mut conversation = load_conversation(&state.store, &who).await?;
         conversation.mode = if back_to_bot { Mode::Bot } else { Mode::AwaitingRating { handoff: h.id } };
         state.store.save_conversation(&who, &serde_json::to_string(&conversation)?, t).await?;
         let kb = state.knowledge();
         let text = if back_to_bot { &kb.bot.human.returned } else { &kb.bot.human.closed };
         state.send_to_resident(&h.openid, text, "bot", None).await?;
-        anyhow::Ok(())
+        anyhow::Ok(true)
     }
     .await;
     match result {
-        Ok(()) => {
+        Ok(false) => error(actix_web::http::StatusCode::CONFLICT, "对话已结束"),
+        Ok(true) => {
             tracing::info!(handoff = h.id, adviser = %a.username, back_to_bot, "handoff ended");
             state.notifier.send(DeskEvent::Queue);
             HttpResponse::Ok().json(json!({"status": if back_to_bot { "returned" } else { "closed" }}))

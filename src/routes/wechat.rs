@@ -173,20 +173,50 @@ async fn reply_for(state: &web::Data<AppState>, inbound: Inbound) -> Result<Opti
 
     // The work runs in its own task so that a slow answer is finished and sent later
     // rather than lost when the deadline passes.
-    let openid = inbound.from.clone();
-    let (tx, mut rx) = tokio::sync::oneshot::channel::<Vec<Reply>>();
+    let (tx, mut rx) = tokio::sync::oneshot::channel::<Option<Reply>>();
     let task_state = state.clone();
     let task_key = key.clone();
     let work = async move {
         let st = task_state;
         let kb = st.knowledge();
+        let who = inbound.from.clone();
         match chat::process(&st.store, &kb, &st.notifier, &inbound).await {
+            // The handler gave up waiting: everything goes by the outbox, in order.
+            Ok(replies) if tx.is_closed() => {
+                tracing::info!("answer missed the deadline: sending it through the customer-service API");
+                if let Err(e) = st.defer(&who, &task_key, &replies).await {
+                    tracing::error!(error = %e, "could not queue a late answer");
+                }
+            }
             Ok(replies) => {
-                if let Err(replies) = tx.send(replies) {
-                    tracing::info!("answer missed the deadline: sending it through the customer-service API");
-                    if let Err(e) = st.defer(&inbound.from, &task_key, &replies).await {
+                // Recorded here, not in the request, so that no bookkeeping runs past WeChat's
+                // deadline: the first reply goes back passively, the others follow by the outbox.
+                let mut replies = replies.into_iter();
+                let first = replies.next();
+                let rest: Vec<Reply> = replies.collect();
+                let recorded = async {
+                    st.enqueue(&who, &rest, FOLLOW_UP_DELAY_SECS).await?;
+                    let stored = first.as_ref().map(serde_json::to_string).transpose()?;
+                    st.store.finish_delivery(&task_key, stored.as_deref(), now()).await?;
+                    anyhow::Ok(())
+                }
+                .await;
+                if let Err(e) = recorded {
+                    tracing::error!(error = %e, "could not record the delivery");
+                }
+                if let Err(Some(late)) = tx.send(first) {
+                    tracing::info!("answer missed the deadline by a hair: sending it by the outbox");
+                    if let Err(e) = st.defer(&who, &task_key, &[late]).await {
                         tracing::error!(error = %e, "could not queue a late answer");
                     }
+                }
+            }
+            Err(e) if tx.is_closed() => {
+                // WeChat already had `success` and will not retry: say so rather than nothing.
+                tracing::error!(error = %e, "processing failed after the deadline; apologising");
+                let busy = [Reply::text(kb.bot.busy.clone())];
+                if let Err(e) = st.defer(&who, &task_key, &busy).await {
+                    tracing::error!(error = %e, "could not queue the apology");
                 }
             }
             Err(e) => {
@@ -197,27 +227,15 @@ async fn reply_for(state: &web::Data<AppState>, inbound: Inbound) -> Result<Opti
     };
     tokio::spawn(work.instrument(tracing::Span::current()));
 
-    let replies = match tokio::time::timeout(deadline, &mut rx).await {
-        Ok(Ok(replies)) => replies,
-        Ok(Err(_)) => return Err(WebhookError::Internal(anyhow::anyhow!("processing failed"))),
+    match tokio::time::timeout(deadline, &mut rx).await {
+        Ok(Ok(first)) => Ok(first),
+        Ok(Err(_)) => Err(WebhookError::Internal(anyhow::anyhow!("processing failed"))),
         Err(_) => {
             // Close first, then look: an answer that arrived in between is still used here.
             rx.close();
-            match rx.try_recv() {
-                Ok(replies) => replies,
-                Err(_) => return Ok(None),
-            }
+            Ok(rx.try_recv().ok().flatten())
         }
-    };
-    let mut replies = replies.into_iter();
-    let first = replies.next();
-    let rest: Vec<Reply> = replies.collect();
-    // A passive reply carries one message; the others follow by the outbox, a moment later so
-    // that they arrive after it.
-    state.enqueue(&openid, &rest, FOLLOW_UP_DELAY_SECS).await?;
-    let stored = first.as_ref().map(serde_json::to_string).transpose().map_err(anyhow::Error::from)?;
-    state.store.finish_delivery(&key, stored.as_deref(), now()).await?;
-    Ok(first)
+    }
 }
 
 /// A retry that arrives while the first delivery is still being processed waits a little

@@ -54,6 +54,11 @@ impl Store {
         .bind(now)
         .execute(&self.pool)
         .await?;
+        // A new password ends the old sessions.
+        sqlx::query("DELETE FROM sessions WHERE adviser_id IN (SELECT id FROM advisers WHERE username = $1)")
+            .bind(&a.username)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

@@ -212,6 +212,7 @@ impl Store {
         let row = sqlx::query(
             "UPDATE waitlist SET status = 'offered', offered_at = $1
              WHERE id = (SELECT id FROM waitlist WHERE service = $2 AND point = $3 AND status = 'waiting' ORDER BY id LIMIT 1)
+               AND status = 'waiting'
              RETURNING openid",
         )
         .bind(now)

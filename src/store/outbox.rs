@@ -75,15 +75,20 @@ impl Store {
     /// (the sender crashed) makes the message due again.
     pub async fn claim_outbox(&self, now: i64, lease_until: i64) -> sqlx::Result<Option<OutboxItem>> {
         const CLAIM: &str = "UPDATE outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = $1
-             WHERE id = (SELECT id FROM outbox WHERE status IN ('pending', 'sending') AND next_attempt_at <= $2
+             WHERE id = (SELECT id FROM outbox o WHERE status IN ('pending', 'sending') AND next_attempt_at <= $2
+                         AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.openid = o.openid AND e.id < o.id
+                                         AND e.status IN ('pending', 'sending', 'held'))
                          ORDER BY id LIMIT 1)
              RETURNING id, openid, payload, attempts";
         const CLAIM_SKIP_LOCKED: &str =
             "UPDATE outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = $1
-             WHERE id = (SELECT id FROM outbox WHERE status IN ('pending', 'sending') AND next_attempt_at <= $2
+             WHERE id = (SELECT id FROM outbox o WHERE status IN ('pending', 'sending') AND next_attempt_at <= $2
+                         AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.openid = o.openid AND e.id < o.id
+                                         AND e.status IN ('pending', 'sending', 'held'))
                          ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
              RETURNING id, openid, payload, attempts";
         // SQLite has one writer at a time; PostgreSQL instances skip rows another one holds.
+        // A resident's messages go in order: none while an older one is unsent or held.
         let sql = match self.backend {
             Backend::Postgres => CLAIM_SKIP_LOCKED,
             Backend::Sqlite => CLAIM,

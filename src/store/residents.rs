@@ -43,8 +43,20 @@ impl Store {
                 .bind(now)
                 .execute(&self.pool)
                 .await?;
-            // WeChat asks that a resident's data go when they unfollow; the state goes now.
+            // WeChat asks that a resident's data go when they unfollow; the state goes now, and
+            // so do an open handoff nobody would read and replies that can never be delivered.
             sqlx::query("DELETE FROM conversations WHERE openid = $1")
+                .bind(openid.as_str())
+                .execute(&self.pool)
+                .await?;
+            sqlx::query(
+                "UPDATE handoffs SET status = 'closed', closed_at = $2, closed_by = 'resident' WHERE openid = $1 AND status <> 'closed'",
+            )
+            .bind(openid.as_str())
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+            sqlx::query("DELETE FROM outbox WHERE openid = $1 AND status = 'held'")
                 .bind(openid.as_str())
                 .execute(&self.pool)
                 .await?;

@@ -19,9 +19,16 @@ pub enum ApiError {
     #[error("WeChat API error {code}: {message}")]
     Wechat { code: i64, message: String },
     #[error("WeChat API unreachable: {0}")]
-    Http(#[from] reqwest::Error),
+    Http(reqwest::Error),
     #[error("WeChat API credentials are not configured")]
     NotConfigured,
+}
+
+/// reqwest puts the URL in its errors, and ours carry the access token in the query string.
+impl From<reqwest::Error> for ApiError {
+    fn from(e: reqwest::Error) -> Self {
+        ApiError::Http(e.without_url())
+    }
 }
 
 impl ApiError {

@@ -221,9 +221,11 @@ impl Inbound {
             Body::Other { msg_id, .. } => *msg_id,
             _ => None,
         };
-        match msg_id {
-            Some(id) => MsgKey::message(id),
-            None => MsgKey::event(&self.from, self.create_time, self.kind()),
+        match (msg_id, &self.body) {
+            (Some(id), _) => MsgKey::message(id),
+            // Two menu clicks in one second are two deliveries.
+            (None, Body::Click { key }) => MsgKey::event(&self.from, self.create_time, &format!("CLICK:{key}")),
+            (None, _) => MsgKey::event(&self.from, self.create_time, self.kind()),
         }
     }
 
@@ -333,6 +335,9 @@ mod tests {
         let click =
             Inbound::parse(&wrap("<MsgType>event</MsgType><Event>CLICK</Event><EventKey>ASK</EventKey>")).unwrap();
         assert_eq!(click.body, Body::Click { key: "ASK".into() });
+        let other =
+            Inbound::parse(&wrap("<MsgType>event</MsgType><Event>CLICK</Event><EventKey>BOOK</EventKey>")).unwrap();
+        assert_ne!(click.key(), other.key(), "two buttons in the same second are two deliveries");
         let scan = Inbound::parse(&wrap("<MsgType>event</MsgType><Event>SCAN</Event><EventKey>42</EventKey>")).unwrap();
         assert_eq!(scan.body, Body::Scan { scene: "42".into() });
         let view = Inbound::parse(&wrap(

@@ -170,14 +170,26 @@ async fn a_reminder_is_sent_once_even_after_a_restart(b: Backend) {
 async fn staff_see_the_day_mark_arrivals_cancel_with_a_reason_and_export(b: Backend) {
     let app = spawn_app(b).await;
     app.add_adviser("boss", "admin", None).await;
+    app.add_adviser("hall-staff", "adviser", None).await;
     app.add_adviser("adviser-a", "adviser", Some("hekou-jd")).await;
-    fill_in(&app, "oResidentW1", 33001).await;
+    // A matter that would run as a formula in a spreadsheet.
+    for (i, text) in ["预约公证", "1", "李四", "13912345678", "=HYPERLINK(\"x\")"].iter().enumerate() {
+        app.say("oResidentW1", text, 33001 + i as i64).await;
+    }
     app.say("oResidentW1", "确认", 33010).await;
     let (id, slot): (i64, i64) =
         sqlx::query_as("SELECT id, slot_start FROM appointments").fetch_one(app.state.store.pool()).await.unwrap();
     let date = clock::local(slot).date().format("%Y-%m-%d").to_string();
 
-    let staff = app.login("adviser-a").await;
+    // A town's adviser sees neither the district hall's bookings nor acts on them.
+    let town = app.login("adviser-a").await;
+    let none: Value = town.get(&format!("/api/console/bookings?date={date}")).await.json().await.unwrap();
+    assert!(none.as_array().unwrap().is_empty());
+    assert_eq!(
+        town.post(&format!("/api/console/bookings/{id}/status"), json!({"status": "arrived"})).await.status(),
+        403
+    );
+    let staff = app.login("hall-staff").await;
     let day: Value = staff.get(&format!("/api/console/bookings?date={date}&point=hall")).await.json().await.unwrap();
     assert_eq!(day[0]["name"], "李四");
     assert_eq!(day[0]["status"], "booked");
@@ -206,4 +218,5 @@ async fn staff_see_the_day_mark_arrivals_cancel_with_a_reason_and_export(b: Back
     assert_eq!(csv.status(), 200);
     let text = csv.text().await.unwrap();
     assert!(text.contains("预约号") && text.contains("李四") && text.contains("arrived"), "{text}");
+    assert!(text.contains("'=HYPERLINK"), "formulas are defused: {text}");
 }

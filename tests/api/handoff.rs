@@ -148,7 +148,7 @@ async fn a_reply_accepted_before_a_restart_is_delivered_exactly_once(b: Backend)
     assert_eq!(texts, vec![("oResidentQ1".to_owned(), "重启前接受的回复".to_owned())]);
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(second.wechat.sent_texts().len(), 1);
-    assert_eq!(second.count("SELECT COUNT(*) FROM outbox WHERE status = 'sent'").await, 1);
+    assert_eq!(second.wait_count("SELECT COUNT(*) FROM outbox WHERE status = 'sent'", 1).await, 1);
 }
 
 async fn an_urgent_message_jumps_the_queue(b: Backend) {

@@ -87,6 +87,7 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settin
         faq_dir: faq_dir(),
         index_dir: dir.path().join("index"),
         faq_watch_ms: 0,
+        secure_cookies: false,
         admin_token: SecretString::from(ADMIN_TOKEN),
         wechat: WechatSettings {
             token: SecretString::from(TOKEN),
@@ -167,6 +168,17 @@ impl TestApp {
         );
         let resp = self.http.post(format!("{}/wechat", self.address)).query(&query).body(body).send().await.unwrap();
         (resp.status().as_u16(), resp.text().await.unwrap())
+    }
+
+    /// Waits (up to 5 s) until the count reaches `expected`, for work done in the background.
+    pub async fn wait_count(&self, sql: &'static str, expected: i64) -> i64 {
+        for _ in 0..100 {
+            if self.count(sql).await == expected {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        self.count(sql).await
     }
 
     pub async fn count(&self, sql: &'static str) -> i64 {

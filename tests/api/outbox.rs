@@ -22,5 +22,5 @@ async fn a_closed_window_holds_the_reply_until_the_resident_writes_again(b: Back
     let kb = app.state.knowledge();
     assert!(sent[0].1.starts_with(kb.entry("legal-aid.decision-time").unwrap().answer.as_str()));
     assert_eq!(sent[1].1, kb.bot.thanks);
-    assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE status = 'sent'").await, 2);
+    assert_eq!(app.wait_count("SELECT COUNT(*) FROM outbox WHERE status = 'sent'", 2).await, 2);
 }

@@ -205,7 +205,7 @@ async fn an_answer_that_misses_the_deadline_goes_by_the_customer_service_api(b: 
     assert_eq!(retry.text().await.unwrap(), "success");
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(app.wechat.sent_texts().len(), 1);
-    assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE status = 'sent'").await, 1);
+    assert_eq!(app.wait_count("SELECT COUNT(*) FROM outbox WHERE status = 'sent'", 1).await, 1);
     assert_eq!(app.wechat.token_requests().len(), 1);
 }
 
@@ -217,8 +217,12 @@ async fn voice_uses_the_recognised_text_and_unsubscribe_forgets_the_state(b: Bac
     let content = reply_content(&resp.text().await.unwrap()).unwrap();
     assert!(content.starts_with(kb.entry("legal-aid.materials").unwrap().answer.as_str()), "{content}");
     assert_eq!(app.count("SELECT COUNT(*) FROM conversations").await, 1);
+    app.say("oResidentI9", "人工", 9002).await;
+    app.say("oResidentI9", "跳过", 9003).await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM handoffs WHERE status = 'waiting'").await, 1);
     let resp = app.post_plain(&event_xml("oResidentI9", "unsubscribe", "", 1700000301)).await;
     assert_eq!(resp.text().await.unwrap(), "success");
     assert_eq!(app.count("SELECT COUNT(*) FROM residents WHERE subscribed = 0").await, 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM conversations").await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM handoffs WHERE status = 'closed'").await, 1, "nobody would read it");
 }

@@ -112,7 +112,11 @@ impl Application {
 
         let kb = {
             let (faq, index) = (settings.faq_dir.clone(), settings.index_dir.clone());
-            tokio::task::spawn_blocking(move || Knowledge::load(&faq, &index)).await??
+            tokio::task::spawn_blocking(move || {
+                crate::knowledge::remove_stale_indexes(&index);
+                Knowledge::load(&faq, &index)
+            })
+            .await??
         };
         tracing::info!(entries = kb.entries.len(), "knowledge base loaded");
         let store = Store::connect(&settings.database_url).await?;

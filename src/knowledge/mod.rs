@@ -17,7 +17,7 @@ pub use directory::{Directory, Town, Village};
 pub use entry::{Entry, MAX_ANSWER_CHARS};
 pub use guide::{Guide, MAX_GUIDE_CHARS};
 pub use problem::Problem;
-pub use search::{Decision, Found, Hit, SearchIndex, Thresholds, decide};
+pub use search::{Decision, Found, Hit, SearchIndex, Thresholds, decide, remove_stale_indexes};
 
 use crate::text::{Analyzer, Lexicon, normalize};
 

@@ -295,6 +295,17 @@ pub fn decide(hits: &[Hit], off_topic: bool, terms: usize, t: &Thresholds) -> De
     }
 }
 
+/// Removes index folders left by a process that did not shut down cleanly. Call at start-up,
+/// before building: each instance has its own index folder.
+pub fn remove_stale_indexes(index_dir: &Path) {
+    let Ok(read) = std::fs::read_dir(index_dir) else { return };
+    for item in read.flatten() {
+        if item.file_name().to_string_lossy().starts_with("gen-") {
+            let _ = std::fs::remove_dir_all(item.path());
+        }
+    }
+}
+
 impl Drop for SearchIndex {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);

@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::{internal, json_error};
 use crate::auth::{Admin, Adviser};
 use crate::clock;
 use crate::dialog::booking::slot_label;
@@ -20,12 +21,7 @@ pub struct Day {
 }
 
 fn bad(message: &str) -> HttpResponse {
-    HttpResponse::BadRequest().json(json!({"error": message}))
-}
-
-fn internal(e: impl std::fmt::Display) -> HttpResponse {
-    tracing::error!(error = %e, "bookings request failed");
-    HttpResponse::InternalServerError().json(json!({"error": "internal error"}))
+    json_error(actix_web::http::StatusCode::BAD_REQUEST, message)
 }
 
 /// Staff see the bookings of their own town's points; staff without a town those of the

@@ -9,6 +9,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::{internal, json_error as error};
 use crate::auth::{self, Adviser};
 use crate::chat::load_conversation;
 use crate::desk::{self, DeskEvent, Scope, Viewer};
@@ -30,15 +31,6 @@ pub async fn page() -> HttpResponse {
         .insert_header(("X-Frame-Options", "DENY"))
         .insert_header(("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"))
         .body(PAGE)
-}
-
-fn error(status: actix_web::http::StatusCode, message: &str) -> HttpResponse {
-    HttpResponse::build(status).json(json!({"error": message}))
-}
-
-fn internal(e: impl std::fmt::Display) -> HttpResponse {
-    tracing::error!(error = %e, "console request failed");
-    error(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, "internal error")
 }
 
 #[derive(Deserialize)]

@@ -59,8 +59,7 @@ pub async fn process(
     };
     let mut outcome = dialog::handle(&conversation, &input, &ctx);
     // A booking's reply depends on whether the seat is really still free.
-    if let Some(Action::Book { .. }) = outcome.actions.iter().find(|a| matches!(a, Action::Book { .. })) {
-        let action = outcome.actions.iter().find(|a| matches!(a, Action::Book { .. })).cloned().expect("found");
+    if let Some(action) = outcome.actions.iter().find(|a| matches!(a, Action::Book { .. })).cloned() {
         outcome = book(store, kb, who, &outcome.conversation, &action, &ctx, t).await?;
     }
     if input != Input::Unsubscribe {

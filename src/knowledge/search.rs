@@ -36,6 +36,9 @@ struct DocInfo {
     terms: Vec<String>,
 }
 
+/// Similar questions longer than this do not count towards an entry's vocabulary (coverage).
+const VOCAB_MAX_CHARS: usize = 40;
+
 /// Coverage an off-topic question needs to be answered at all.
 const OFF_TOPIC_COVERAGE: f32 = 0.9;
 
@@ -80,7 +83,7 @@ impl Thresholds {
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Thresholds { answer_coverage: 0.6, suggest_coverage: 0.55, answer_margin: 0.7, coverage_lead: 0.2 }
+        Thresholds { answer_coverage: 0.5, suggest_coverage: 0.6, answer_margin: 0.8, coverage_lead: 0.15 }
     }
 }
 
@@ -151,7 +154,9 @@ impl SearchIndex {
                 for term in &distinct {
                     *df.entry((*term).clone()).or_default() += 1;
                 }
-                if kind == Kind::Question {
+                // A story-length similar question is found by BM25 like any other, but its many
+                // everyday words would let unrelated messages "cover" the entry.
+                if kind == Kind::Question && t.chars().count() <= VOCAB_MAX_CHARS {
                     entry_vocab.extend(terms.iter().cloned());
                 }
                 writer.add_document(doc!(

@@ -138,7 +138,7 @@ async fn perform(
         Action::SetVillage(village) => store.set_village(who, village).await?,
         Action::EndHandoff => {
             if let Some(h) = store.open_handoff_of(who).await? {
-                store.close_handoff(h.id, "resident", t).await?;
+                store.close_handoff(h.id, "resident", None, t).await?;
                 notifier.send(DeskEvent::Queue);
             }
         }

@@ -277,8 +277,10 @@ pub async fn transfer(
             }
         },
     };
-    match state.store.transfer_handoff(h.id, level, target, now()).await {
-        Ok(_) => {
+    let holder = (!a.is_admin()).then_some(a.id);
+    match state.store.transfer_handoff(h.id, level, target, holder, now()).await {
+        Ok(false) => error(actix_web::http::StatusCode::CONFLICT, "对话已结束或已不在您名下"),
+        Ok(true) => {
             tracing::info!(handoff = h.id, adviser = %a.username, to = %body.to, "handoff transferred");
             state.notifier.send(DeskEvent::Queue);
             HttpResponse::Ok().json(json!({"status": "transferred"}))
@@ -298,7 +300,8 @@ async fn finish(state: web::Data<AppState>, a: Account, id: i64, back_to_bot: bo
     let result = async {
         let who = OpenId::parse(&h.openid)?;
         let t = now();
-        if !state.store.close_handoff(h.id, if back_to_bot { "bot" } else { "adviser" }, t).await? {
+        let holder = (!a.is_admin()).then_some(a.id);
+        if !state.store.close_handoff(h.id, if back_to_bot { "bot" } else { "adviser" }, holder, t).await? {
             return Ok(false);
         }
         let mut conversation = load_conversation(&state.store, &who).await?;

@@ -129,28 +129,40 @@ impl Store {
     }
 
     /// Sends a handoff back to the queue, aimed at a level ('town', 'district') or an adviser.
-    pub async fn transfer_handoff(&self, id: i64, level: &str, adviser: Option<i64>, now: i64) -> sqlx::Result<bool> {
+    /// `holder`: only while this adviser still holds it (None: whoever holds it, for admins).
+    pub async fn transfer_handoff(
+        &self,
+        id: i64,
+        level: &str,
+        adviser: Option<i64>,
+        holder: Option<i64>,
+        now: i64,
+    ) -> sqlx::Result<bool> {
         let done = sqlx::query(
             "UPDATE handoffs SET status = 'waiting', adviser_id = NULL, claimed_at = NULL, target_level = $1,
-             target_adviser = $2, routed_at = $3 WHERE id = $4 AND status <> 'closed'",
+             target_adviser = $2, routed_at = $3 WHERE id = $4 AND status <> 'closed' AND ($5 IS NULL OR adviser_id = $5)",
         )
         .bind(level)
         .bind(adviser)
         .bind(now)
         .bind(id)
+        .bind(holder)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
     }
 
-    /// Closes a handoff; `by` is 'adviser', 'resident' or 'bot' (handed back).
-    pub async fn close_handoff(&self, id: i64, by: &str, now: i64) -> sqlx::Result<bool> {
+    /// Closes a handoff; `by` is 'adviser', 'resident' or 'bot' (handed back); `holder` as for
+    /// a transfer.
+    pub async fn close_handoff(&self, id: i64, by: &str, holder: Option<i64>, now: i64) -> sqlx::Result<bool> {
         let done = sqlx::query(
-            "UPDATE handoffs SET status = 'closed', closed_at = $1, closed_by = $2 WHERE id = $3 AND status <> 'closed'",
+            "UPDATE handoffs SET status = 'closed', closed_at = $1, closed_by = $2
+             WHERE id = $3 AND status <> 'closed' AND ($4 IS NULL OR adviser_id = $4)",
         )
         .bind(now)
         .bind(by)
         .bind(id)
+        .bind(holder)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)

@@ -54,7 +54,7 @@ async fn a_handoff_by_keyword_goes_to_the_village_adviser_first(b: Backend) {
     assert_eq!(first_waiting(&other).await["scope"], "pool");
     // The resident is remembered: next time no question about the village.
     let id = item["id"].as_i64().unwrap();
-    app.state.store.close_handoff(id, "adviser", lawline::store::now()).await.unwrap();
+    app.state.store.close_handoff(id, "adviser", None, lawline::store::now()).await.unwrap();
     sqlx::query("UPDATE conversations SET state = '{}'").execute(app.state.store.pool()).await.unwrap();
     let (_, again) = app.say("oResidentM1", "人工", 20010).await;
     assert!(again.unwrap().contains("已为您转接"));
@@ -226,6 +226,7 @@ async fn closing_asks_for_a_rating_and_a_transfer_reaches_the_other_adviser(b: B
     assert_eq!(first_waiting(&d).await["scope"], "mine");
     d.post(&format!("/api/console/handoffs/{id}/claim"), json!({})).await;
     assert_eq!(d.post(&format!("/api/console/handoffs/{id}/close"), json!({})).await.status(), 200);
+    assert_eq!(d.post(&format!("/api/console/handoffs/{id}/close"), json!({})).await.status(), 409, "closed once");
     let asked = app.wechat.wait_for_texts(1).await;
     assert_eq!(asked[0].1, app.state.knowledge().bot.human.closed);
     let (_, thanks) = app.say("oResidentS1", "5", 26010).await;

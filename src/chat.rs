@@ -199,9 +199,7 @@ pub async fn offer_freed_seat(store: &Store, kb: &Knowledge, service: &str, poin
     let Some(openid) = store.next_on_waitlist(service, point, t).await? else { return Ok(()) };
     let taken = store.taken_seats(t).await?;
     let first = cfg
-        .free_slots(point, service, clock::local(t), &kb.directory, |s| {
-            taken.get(&(point.to_owned(), service.to_owned(), clock::unix(s))).copied().unwrap_or(0)
-        })
+        .free_slots(point, service, clock::local(t), &kb.directory, &taken)
         .first()
         .map(|s| dialog::booking::slot_label(s.start))
         .unwrap_or_default();

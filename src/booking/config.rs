@@ -1,11 +1,12 @@
 //! The booking rules admins keep in `faq/booking.toml`: services, service points with their
 //! opening hours and seats per slot, notice, how far ahead, and open bookings per resident.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use serde::Deserialize;
 
+use crate::clock;
 use crate::knowledge::{Directory, Problem};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -192,15 +193,17 @@ impl BookingConfig {
     }
 
     /// Every slot of a service at a point between `now` + notice and the booking horizon,
-    /// skipping holidays; `booked` says how many seats each slot already has taken.
+    /// skipping holidays and full slots; `taken` counts seats per (point, service, slot start).
     pub fn free_slots(
         &self,
         point: &str,
         service: &str,
         now: NaiveDateTime,
         directory: &Directory,
-        booked: impl Fn(NaiveDateTime) -> i64,
+        taken: &HashMap<(String, String, i64), i64>,
     ) -> Vec<Slot> {
+        let booked =
+            |t: NaiveDateTime| taken.get(&(point.to_owned(), service.to_owned(), clock::unix(t))).copied().unwrap_or(0);
         let Some(p) = self.point(point) else { return vec![] };
         let seats = self.seats(point, service);
         if seats == 0 || !p.services.iter().any(|s| s == service) {

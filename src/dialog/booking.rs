@@ -176,10 +176,7 @@ fn slot_list(head: &str, slots: &[Slot]) -> String {
 /// Free slots of the draft's service and point, optionally on the day/half-day named.
 fn free(draft: &Draft, ctx: &Context, when: Option<when::When>) -> Vec<Slot> {
     let (Some(cfg), Some(service), Some(point)) = (config(ctx), &draft.service, &draft.point) else { return vec![] };
-    let taken = |t: chrono::NaiveDateTime| {
-        ctx.taken.get(&(point.clone(), service.clone(), clock::unix(t))).copied().unwrap_or(0)
-    };
-    cfg.free_slots(point, service, ctx.now, &ctx.kb.directory, taken)
+    cfg.free_slots(point, service, ctx.now, &ctx.kb.directory, ctx.taken)
         .into_iter()
         .filter(|s| {
             when.is_none_or(|w| {
@@ -407,16 +404,9 @@ fn answer_in_passing(
 pub(super) fn on_location(base: Conversation, mut draft: Draft, lat: f64, lon: f64, ctx: &Context) -> Outcome {
     if let (Some(cfg), Some(service), None) = (config(ctx), &draft.service, &draft.point) {
         let dir = &ctx.kb.directory;
-        let distance = |town: &str| {
-            dir.town(town)
-                .and_then(|t| Some((t.lat? - lat).powi(2) + ((t.lon? - lon) * lat.to_radians().cos()).powi(2)))
-        };
-        let nearest = cfg
-            .points_for(service)
-            .into_iter()
-            .filter_map(|p| p.town.as_deref().and_then(distance).map(|d| (d, p)))
-            .min_by(|a, b| a.0.total_cmp(&b.0));
-        if let Some((_, p)) = nearest {
+        let nearest =
+            dir.nearest(cfg.points_for(service).into_iter(), lat, lon, |p| p.town.as_deref().and_then(|t| dir.town(t)));
+        if let Some(p) = nearest {
             draft.point = Some(p.id.clone());
         }
     }

@@ -178,11 +178,23 @@ impl Directory {
 
     /// The town nearest to a point, among those with coordinates.
     pub fn nearest_town(&self, lat: f64, lon: f64) -> Option<&Town> {
-        let dist = |t: &Town| match (t.lat, t.lon) {
-            (Some(a), Some(b)) => Some((a - lat).powi(2) + ((b - lon) * lat.to_radians().cos()).powi(2)),
-            _ => None,
-        };
-        self.towns.iter().filter_map(|t| dist(t).map(|d| (d, t))).min_by(|a, b| a.0.total_cmp(&b.0)).map(|(_, t)| t)
+        self.nearest(self.towns.iter(), lat, lon, |t| Some(t))
+    }
+
+    /// The item whose town is nearest to a point, among items whose town has coordinates.
+    pub fn nearest<'a, T>(
+        &'a self,
+        items: impl Iterator<Item = T>,
+        lat: f64,
+        lon: f64,
+        town_of: impl Fn(&T) -> Option<&'a Town>,
+    ) -> Option<T> {
+        // Degrees, with longitude shrunk by latitude: enough to compare towns of one district.
+        let distance = |t: &Town| Some((t.lat? - lat).powi(2) + ((t.lon? - lon) * lat.to_radians().cos()).powi(2));
+        items
+            .filter_map(|i| town_of(&i).and_then(distance).map(|d| (d, i)))
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, i)| i)
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {

@@ -36,6 +36,9 @@ struct DocInfo {
     terms: Vec<String>,
 }
 
+/// The fast field that maps a tantivy document to lawline's `DocInfo`.
+const DOC_NO: &str = "doc_no";
+
 /// Similar questions longer than this do not count towards an entry's vocabulary (coverage).
 const VOCAB_MAX_CHARS: usize = 40;
 
@@ -109,7 +112,8 @@ pub struct Found {
 pub struct SearchIndex {
     reader: IndexReader,
     text: Field,
-    doc_no: String,
+    /// The weight of a term the knowledge base never uses: that of its rarest term.
+    unknown_idf: f32,
     docs: Vec<DocInfo>,
     /// Terms of each entry's question, similar questions and keywords.
     vocab: Vec<HashSet<String>>,
@@ -128,7 +132,7 @@ impl SearchIndex {
             TextFieldIndexing::default().set_tokenizer("whitespace").set_index_option(IndexRecordOption::WithFreqs);
         let text = schema.add_text_field("text", TextOptions::default().set_indexing_options(indexing));
         let entry_id = schema.add_text_field("entry", STRING | STORED);
-        let doc_no = schema.add_u64_field("doc_no", FAST);
+        let doc_no = schema.add_u64_field(DOC_NO, FAST);
         let schema = schema.build();
 
         std::fs::create_dir_all(index_dir)?;
@@ -172,11 +176,13 @@ impl SearchIndex {
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         let analyzer = analyzer.with_vocabulary(&df);
         let n = docs.len() as f32;
-        let idf = df.into_iter().map(|(t, d)| (t, (1.0 + (n - d as f32 + 0.5) / (d as f32 + 0.5)).ln())).collect();
+        let idf: HashMap<String, f32> =
+            df.into_iter().map(|(t, d)| (t, (1.0 + (n - d as f32 + 0.5) / (d as f32 + 0.5)).ln())).collect();
+        let unknown_idf = idf.values().copied().fold(1.0f32, f32::max);
         Ok(SearchIndex {
             reader,
             text,
-            doc_no: "doc_no".into(),
+            unknown_idf,
             docs,
             vocab,
             idf,
@@ -217,16 +223,20 @@ impl SearchIndex {
 
         // Unknown terms (absent from the knowledge base) count with the highest weight: a
         // question about the weather must not be answered because it also says "怎么办".
-        let max_idf = self.idf.values().copied().fold(1.0f32, f32::max);
-        let weight = |t: &String| self.idf.get(t).copied().unwrap_or(max_idf);
+        let weight = |t: &String| self.idf.get(t).copied().unwrap_or(self.unknown_idf);
         let total: f32 = terms.iter().map(weight).sum();
         let query_terms: HashSet<&String> = terms.iter().collect();
 
         // Per entry: the best weighted score, and how much of its best-matching question the
         // query contains (a long story may hold a short stored question whole).
+        let columns = searcher
+            .segment_readers()
+            .iter()
+            .map(|r| r.fast_fields().u64(DOC_NO))
+            .collect::<tantivy::Result<Vec<_>>>()?;
         let mut best: HashMap<usize, (f32, f32)> = HashMap::new();
         for (score, DocAddress { segment_ord, doc_id }) in top {
-            let column = searcher.segment_reader(segment_ord).fast_fields().u64(&self.doc_no)?;
+            let column = &columns[segment_ord as usize];
             let Some(info) = column.first(doc_id).and_then(|n| self.docs.get(n as usize)) else {
                 continue;
             };

@@ -41,9 +41,26 @@ pub fn ask(settings: &Settings, questions: &[String], explain: bool) -> anyhow::
     for q in questions {
         if explain {
             let found = kb.search(q, 5);
-            println!("decision: {:?}", found.decision);
+            println!("decision: {:?}{}", found.decision, if found.off_topic { " (off topic)" } else { "" });
+            // term:weight, `?` when the knowledge base never uses it, `*` for a legal term.
+            let terms: Vec<String> = kb
+                .index()
+                .explain_terms(q)
+                .into_iter()
+                .map(|t| {
+                    format!(
+                        "{}:{:.1}{}{}",
+                        t.term,
+                        t.weight,
+                        if t.known { "" } else { "?" },
+                        if t.legal { "*" } else { "" }
+                    )
+                })
+                .collect();
+            println!("terms: {}", terms.join(" "));
             for h in &found.hits {
-                println!("  {:<32} score {:>6.2}  coverage {:.2}", kb.entries[h.entry].id, h.score, h.coverage);
+                let anchor = if h.anchored { "  (legal term shared)" } else { "" };
+                println!("  {:<32} score {:>6.2}  coverage {:.2}{anchor}", kb.entries[h.entry].id, h.score, h.coverage);
             }
         }
         let taken = Default::default();
@@ -129,6 +146,12 @@ pub enum EvalMode {
 }
 
 /// Runs the evaluation; prints the report (or JSON) and returns false when a gate fails.
+/// The sweep's constraints sit above the targets (90% rejection, few wrong answers): with ~70
+/// out-of-scope questions one query is 1.4 points, and a setting that only just meets the
+/// target on the development set falls below it on new questions.
+const SWEEP_MIN_OOS: f64 = 0.95;
+const SWEEP_MAX_WRONG: f64 = 0.03;
+
 pub fn eval(
     settings: &Settings,
     file: &Path,
@@ -142,13 +165,14 @@ pub fn eval(
         EvalMode::Baseline => {
             let faq = Faq::load(&settings.faq_dir)
                 .map_err(|p| anyhow::anyhow!("{} problem(s); run `lawline check`", p.len()))?;
-            Knowledge::build_with(faq, &settings.index_dir, Analyzer::plain(), Thresholds::always_answer())?
+            Knowledge::build_with(faq, &settings.index_dir, Analyzer::plain(), Thresholds::ranked_list())?
         }
         _ => Knowledge::load(&settings.faq_dir, &settings.index_dir)?,
     };
     let searched = evaluation::search_all(&kb, &cases);
+    let related = !kb.bot.related_intro.is_empty();
     if mode == EvalMode::Sweep {
-        let best = evaluation::sweep(&searched, 0.9, 0.03);
+        let best = evaluation::sweep(&searched, related, SWEEP_MIN_OOS, SWEEP_MAX_WRONG);
         println!("current: {:?}", kb.index().thresholds());
         for (t, r) in best.iter().take(10) {
             println!(
@@ -158,7 +182,7 @@ pub fn eval(
         }
         return Ok(true);
     }
-    let report = evaluation::score(&searched, kb.index().thresholds());
+    let report = evaluation::score(&searched, kb.index().thresholds(), related);
     if json {
         println!("{}", serde_json::to_string(&report)?);
     } else {

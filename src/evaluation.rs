@@ -71,11 +71,12 @@ pub fn search_all(kb: &Knowledge, cases: &[Case]) -> Vec<Searched> {
 }
 
 pub fn evaluate(kb: &Knowledge, cases: &[Case]) -> Report {
-    score(&search_all(kb, cases), kb.index().thresholds())
+    score(&search_all(kb, cases), kb.index().thresholds(), !kb.bot.related_intro.is_empty())
 }
 
 /// The metrics of searched cases under the given decision thresholds.
-pub fn score(searched: &[Searched], thresholds: &Thresholds) -> Report {
+/// `related`: the bot lists related questions under an answer (`bot.toml` `related_intro`).
+pub fn score(searched: &[Searched], thresholds: &Thresholds, related: bool) -> Report {
     let (mut top1, mut recall3, mut rr, mut rejected, mut wrong, mut answered) =
         (0usize, 0usize, 0.0f64, 0usize, 0usize, 0usize);
     let mut misses = Vec::new();
@@ -98,17 +99,23 @@ pub fn score(searched: &[Searched], thresholds: &Thresholds) -> Report {
             continue;
         }
         n_in += 1;
-        let rank = ids.iter().position(|id| *id == case.expect);
-        let known = decision != Decision::Unknown;
-        if known && rank == Some(0) {
+        // Ranks among what the resident is shown: the answer (and the related questions listed
+        // under it), the offered choices, or nothing.
+        let offered = hits.iter().zip(ids).take(3).filter(|(h, _)| thresholds.offers(h, *terms)).map(|(_, id)| id);
+        let shown: Vec<&String> = match decision {
+            Decision::Answer if related => ids.iter().take(1).chain(offered.filter(|id| **id != ids[0])).collect(),
+            Decision::Answer => ids.iter().take(1).collect(),
+            Decision::Suggest => offered.collect(),
+            Decision::Unknown => vec![],
+        };
+        let rank = shown.iter().position(|id| **id == case.expect);
+        if rank == Some(0) {
             top1 += 1;
         } else {
             misses.push(miss());
         }
-        if known && rank.is_some_and(|r| r < 3) {
+        if let Some(r) = rank {
             recall3 += 1;
-        }
-        if let Some(r) = rank.filter(|_| known) {
             rr += 1.0 / (r as f64 + 1.0);
         }
         if decision == Decision::Answer {
@@ -136,20 +143,31 @@ pub fn score(searched: &[Searched], thresholds: &Thresholds) -> Report {
 /// Tries a grid of thresholds and returns them with their reports, best first: the most
 /// top-1 hits among settings that reject at least `min_oos` of out-of-scope questions and
 /// answer wrongly at most `max_wrong` of in-scope ones.
-pub fn sweep(searched: &[Searched], min_oos: f64, max_wrong: f64) -> Vec<(Thresholds, Report)> {
+pub fn sweep(searched: &[Searched], related: bool, min_oos: f64, max_wrong: f64) -> Vec<(Thresholds, Report)> {
     let steps = |from: f32, to: f32, step: f32| {
         let n = ((to - from) / step).round() as usize;
         (0..=n).map(move |i| from + step * i as f32)
     };
     let mut results = Vec::new();
-    for answer_coverage in steps(0.4, 0.9, 0.05) {
-        for suggest_coverage in steps(0.2, 0.7, 0.05) {
-            for answer_margin in [0.6, 0.7, 0.8, 0.9] {
-                for coverage_lead in [0.1, 0.15, 0.2, 0.3] {
-                    let t = Thresholds { answer_coverage, suggest_coverage, answer_margin, coverage_lead };
-                    let r = score(searched, &t);
-                    if r.oos_rejection >= min_oos && r.wrong_answer <= max_wrong {
-                        results.push((t, r));
+    for answer_coverage in steps(0.3, 0.7, 0.1) {
+        for suggest_coverage in steps(0.1, 0.5, 0.1) {
+            for unanchored_answer_coverage in steps(0.5, 0.9, 0.1) {
+                for unanchored_suggest_coverage in steps(0.5, 1.0, 0.1) {
+                    for answer_margin in [0.6, 0.7, 0.8] {
+                        for coverage_lead in [0.1, 0.15, 0.2] {
+                            let t = Thresholds {
+                                answer_coverage,
+                                suggest_coverage,
+                                unanchored_answer_coverage,
+                                unanchored_suggest_coverage,
+                                answer_margin,
+                                coverage_lead,
+                            };
+                            let r = score(searched, &t, related);
+                            if r.oos_rejection >= min_oos && r.wrong_answer <= max_wrong {
+                                results.push((t, r));
+                            }
+                        }
                     }
                 }
             }
@@ -243,4 +261,48 @@ pub fn public_eval(
     }
     let n = pairs.len().max(1) as f64;
     Ok(PublicReport { n: pairs.len(), recall1: r1 as f64 / n, recall5: r5 as f64 / n, mrr: rr / n })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::knowledge::Thresholds;
+
+    fn searched(q: &str, expect: &str, ranked: &[(&str, f32, f32)]) -> Searched {
+        Searched {
+            case: Case { q: q.into(), expect: expect.into() },
+            hits: ranked
+                .iter()
+                .enumerate()
+                .map(|(entry, &(_, score, coverage))| Hit { entry, score, coverage, anchored: true, exact: false })
+                .collect(),
+            ids: ranked.iter().map(|(id, ..)| id.to_string()).collect(),
+            off_topic: false,
+            terms: 3,
+        }
+    }
+
+    #[test]
+    fn metrics_count_what_the_resident_is_shown() {
+        let t = Thresholds::default();
+        let cases = [
+            // Answered right.
+            searched("a", "x", &[("x", 10.0, 0.9), ("y", 2.0, 0.2)]),
+            // Answered wrong, the right entry second: shown only in the related list.
+            searched("b", "y", &[("x", 10.0, 0.9), ("y", 2.0, 0.5)]),
+            // Nothing covers it: not known, so no credit although "z" ranks first.
+            searched("c", "z", &[("z", 10.0, 0.0)]),
+            // Out of scope and rejected.
+            searched("d", "none", &[]),
+        ];
+        let with_related = score(&cases, &t, true);
+        assert_eq!((with_related.n_in_scope, with_related.n_out_of_scope), (3, 1));
+        assert!((with_related.top1 - 1.0 / 3.0).abs() < 1e-9);
+        assert!((with_related.recall3 - 2.0 / 3.0).abs() < 1e-9);
+        assert!((with_related.wrong_answer - 1.0 / 3.0).abs() < 1e-9);
+        assert_eq!(with_related.oos_rejection, 1.0);
+        let without = score(&cases, &t, false);
+        assert!((without.recall3 - 1.0 / 3.0).abs() < 1e-9);
+        assert_eq!(without.misses.len(), 2);
+    }
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use super::booking::{self, Draft};
 use super::human;
-use crate::knowledge::{Decision, Knowledge, MenuItem};
+use crate::knowledge::{Decision, Entry, Knowledge, MenuItem};
 use crate::store::Appointment;
 use crate::text::normalize;
 use crate::wechat::{Body, Reply};
@@ -326,7 +326,7 @@ fn on_text(previous: &Conversation, base: Conversation, text: &str, ctx: &Contex
             n.checked_sub(1).and_then(|i| previous.choices.get(i)).cloned()
         };
         return match choice {
-            Some(Choice::Entry(id)) => answer(base, &id, kb),
+            Some(Choice::Entry(id)) => answer(base, &id, &[], kb),
             Some(Choice::MenuItem(i)) => menu_item(base, i, kb),
             Some(Choice::Guide(id)) => guide(base, &id, kb),
             Some(
@@ -368,12 +368,19 @@ fn on_text(previous: &Conversation, base: Conversation, text: &str, ctx: &Contex
     match found.decision {
         Decision::Answer => {
             let id = kb.entries[found.hits[0].entry].id.clone();
-            answer(base, &id, kb)
+            // The runners-up the resident would have been offered follow as related questions.
+            let related: Vec<String> = kb
+                .index()
+                .suggestions(&found)
+                .map(|h| kb.entries[h.entry].id.clone())
+                .filter(|other| *other != id)
+                .collect();
+            answer(base, &id, &related, kb)
         }
         Decision::Suggest => {
             let ids: Vec<String> = kb.index().suggestions(&found).map(|h| kb.entries[h.entry].id.clone()).collect();
             if ids.len() == 1 {
-                return answer(base, &ids[0], kb);
+                return answer(base, &ids[0], &[], kb);
             }
             let list = ids
                 .iter()
@@ -404,7 +411,9 @@ pub(super) fn matches_phrase(norm: &str, phrases: &[String]) -> bool {
     })
 }
 
-fn answer(base: Conversation, id: &str, kb: &Knowledge) -> Outcome {
+/// An entry's answer, with its guide's hint, the `related` entries as a numbered list (a digit
+/// then opens one), and the footer.
+fn answer(base: Conversation, id: &str, related: &[String], kb: &Knowledge) -> Outcome {
     let Some(entry) = kb.entry(id) else {
         return Outcome::new(base).say(kb.bot.unknown.clone()).event(Event::NotKnown);
     };
@@ -412,10 +421,17 @@ fn answer(base: Conversation, id: &str, kb: &Knowledge) -> Outcome {
     if let Some(g) = kb.guide_for_entry(&entry.id).filter(|_| !kb.bot.guide_hint.is_empty()) {
         text = format!("{text}\n\n{}", kb.bot.guide_hint.replace("{name}", &g.name));
     }
+    let related: Vec<&Entry> =
+        related.iter().filter_map(|id| kb.entry(id)).filter(|_| !kb.bot.related_intro.is_empty()).collect();
+    if !related.is_empty() {
+        let list: Vec<String> = related.iter().enumerate().map(|(i, e)| format!("{}. {}", i + 1, e.question)).collect();
+        text = format!("{text}\n\n{}\n{}", kb.bot.related_intro, list.join("\n"));
+    }
     if !kb.bot.answer_footer.is_empty() {
         text = format!("{text}\n\n{}", kb.bot.answer_footer);
     }
-    Outcome::new(Conversation { last_entry: Some(entry.id.clone()), ..base })
+    let choices = related.iter().map(|e| Choice::Entry(e.id.clone())).collect();
+    Outcome::new(Conversation { last_entry: Some(entry.id.clone()), choices, ..base })
         .say(text)
         .event(Event::Answered { entry: entry.id.clone() })
 }
@@ -454,7 +470,7 @@ fn welcome(base: Conversation, kb: &Knowledge) -> Outcome {
 
 fn menu_item(base: Conversation, i: usize, kb: &Knowledge) -> Outcome {
     match kb.bot.menu.get(i) {
-        Some(MenuItem { entry: Some(id), .. }) => answer(base, id, kb),
+        Some(MenuItem { entry: Some(id), .. }) => answer(base, id, &[], kb),
         Some(MenuItem { reply: Some(text), .. }) => Outcome::new(base).say(text.clone()),
         _ => menu(base, kb),
     }
@@ -516,12 +532,35 @@ mod tests {
     }
 
     #[test]
-    fn a_clear_question_is_answered_with_the_entry_and_footer() {
+    fn a_clear_question_is_answered_with_related_questions_that_a_digit_opens() {
         let o = say(&Conversation::default(), "我想申请法律援助，要带什么材料");
         let entry = kb().entry("legal-aid.materials").unwrap();
-        let hint = kb().bot.guide_hint.replace("{name}", "法律援助");
-        assert_eq!(only_text(&o), format!("{}\n\n{hint}\n\n{}", entry.answer, kb().bot.answer_footer));
         assert_eq!(o.events, vec![Event::Answered { entry: entry.id.clone() }]);
+        let related: Vec<&Entry> = o
+            .conversation
+            .choices
+            .iter()
+            .map(|c| match c {
+                Choice::Entry(id) => kb().entry(id).unwrap(),
+                other => panic!("not an entry: {other:?}"),
+            })
+            .collect();
+        assert!(!related.is_empty() && related.len() <= 2, "{related:?}");
+        assert!(related.iter().all(|e| e.id != entry.id));
+        let list: Vec<String> = related.iter().enumerate().map(|(i, e)| format!("{}. {}", i + 1, e.question)).collect();
+        let hint = kb().bot.guide_hint.replace("{name}", "法律援助");
+        assert_eq!(
+            only_text(&o),
+            format!(
+                "{}\n\n{hint}\n\n{}\n{}\n\n{}",
+                entry.answer,
+                kb().bot.related_intro,
+                list.join("\n"),
+                kb().bot.answer_footer
+            )
+        );
+        let opened = say(&o.conversation, "1");
+        assert_eq!(opened.events, vec![Event::Answered { entry: related[0].id.clone() }]);
     }
 
     #[test]

@@ -155,6 +155,9 @@ pub struct BotTexts {
     /// When something failed after WeChat's deadline: sent through the customer-service API.
     #[serde(default)]
     pub busy: String,
+    /// Heads the numbered list of related questions under an answer; empty: no list.
+    #[serde(default)]
+    pub related_intro: String,
     /// After an answer, a short line inviting the next question.
     #[serde(default)]
     pub answer_footer: String,
@@ -194,6 +197,7 @@ impl BotTexts {
         render("suggest_outro", &mut bot.suggest_outro);
         render("unsupported", &mut bot.unsupported);
         render("answer_footer", &mut bot.answer_footer);
+        render("related_intro", &mut bot.related_intro);
         render("busy", &mut bot.busy);
         render("guide_hint", &mut bot.guide_hint);
         render("guides_intro", &mut bot.guides_intro);

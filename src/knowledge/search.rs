@@ -48,6 +48,13 @@ const OFF_TOPIC_COVERAGE: f32 = 0.9;
 const LONG_QUERY_TERMS: usize = 12;
 const LONG_QUERY_FACTOR: f32 = 0.75;
 
+/// Documents fetched from tantivy per query, before they are grouped by entry.
+const CANDIDATE_DOCS: usize = 200;
+
+/// An entry's BM25 is that of its best three documents, each counting half the one before:
+/// an entry that several stored questions match outranks one that a single question does.
+const DOC_DECAY: [f32; 3] = [1.0, 0.5, 0.25];
+
 /// Ranking score = BM25 × (this + coverage).
 const COVERAGE_RANK_BASE: f32 = 0.5;
 
@@ -67,10 +74,14 @@ pub enum Decision {
 }
 
 /// Where the decision falls; calibrated on the development set (see docs/retrieval.md).
+/// A hit is *anchored* when the entry shares a legal term with the question (法律援助, 工资,
+/// 离婚…): everyday words alone ("在哪办", "多少钱") need more coverage to count.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Thresholds {
     pub answer_coverage: f32,
     pub suggest_coverage: f32,
+    pub unanchored_answer_coverage: f32,
+    pub unanchored_suggest_coverage: f32,
     /// The runner-up must score below this share of the best to answer outright.
     pub answer_margin: f32,
     /// …or cover this much more of the question than the runner-up.
@@ -78,15 +89,29 @@ pub struct Thresholds {
 }
 
 impl Thresholds {
-    /// Plain BM25 as a baseline: the best hit is always the answer.
-    pub fn always_answer() -> Self {
-        Thresholds { answer_coverage: 0.0, suggest_coverage: 0.0, answer_margin: f32::INFINITY, coverage_lead: 0.0 }
+    /// Plain BM25 as a baseline has no decision: it lists its best three hits, always.
+    pub fn ranked_list() -> Self {
+        Thresholds {
+            answer_coverage: f32::INFINITY,
+            suggest_coverage: 0.0,
+            unanchored_answer_coverage: f32::INFINITY,
+            unanchored_suggest_coverage: 0.0,
+            answer_margin: 0.0,
+            coverage_lead: f32::INFINITY,
+        }
     }
 }
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Thresholds { answer_coverage: 0.5, suggest_coverage: 0.6, answer_margin: 0.8, coverage_lead: 0.15 }
+        Thresholds {
+            answer_coverage: 0.3,
+            suggest_coverage: 0.1,
+            unanchored_answer_coverage: 0.7,
+            unanchored_suggest_coverage: 0.6,
+            answer_margin: 0.8,
+            coverage_lead: 0.1,
+        }
     }
 }
 
@@ -97,6 +122,10 @@ pub struct Hit {
     pub score: f32,
     /// IDF-weighted share of the query's terms found in the entry's own questions, 0..=1.
     pub coverage: f32,
+    /// The entry's questions share a legal term with the query.
+    pub anchored: bool,
+    /// One of the entry's stored questions says exactly what the query says (same terms).
+    pub exact: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -107,6 +136,37 @@ pub struct Found {
     pub off_topic: bool,
     /// Distinct terms of the query.
     pub terms: usize,
+}
+
+/// One term of a query as `SearchIndex::explain_terms` reports it.
+pub struct TermInfo {
+    pub term: String,
+    pub weight: f32,
+    pub known: bool,
+    pub legal: bool,
+}
+
+/// An entry's matched documents while a query's results are grouped.
+#[derive(Default)]
+struct Candidate {
+    /// Its best document scores, best first (at most `DOC_DECAY.len()`).
+    scores: Vec<f32>,
+    /// How much of its best-matching question the query contains.
+    contained: f32,
+    /// One of its questions has exactly the query's terms.
+    exact: bool,
+}
+
+impl Candidate {
+    fn add(&mut self, score: f32, contained: f32, exact: bool) {
+        self.exact |= exact;
+        let at = self.scores.partition_point(|&s| s >= score);
+        if at < DOC_DECAY.len() {
+            self.scores.insert(at, score);
+            self.scores.truncate(DOC_DECAY.len());
+        }
+        self.contained = self.contained.max(contained);
+    }
 }
 
 pub struct SearchIndex {
@@ -203,11 +263,11 @@ impl SearchIndex {
 
     /// Ranked entries for `query`, best first, with the decision lawline would take.
     pub fn search(&self, query: &str, limit: usize) -> anyhow::Result<Found> {
-        let off_topic = self.analyzer.off_topic(query);
-        let unknown = Found { decision: Decision::Unknown, hits: vec![], off_topic, terms: 0 };
         let mut terms = self.analyzer.terms(query);
         let mut seen = HashSet::new();
         terms.retain(|t| seen.insert(t.clone()));
+        let off_topic = self.analyzer.off_topic(query, &terms);
+        let unknown = Found { decision: Decision::Unknown, hits: vec![], off_topic, terms: 0 };
         if terms.is_empty() {
             return Ok(unknown);
         }
@@ -219,7 +279,8 @@ impl SearchIndex {
             })
             .collect();
         let searcher = self.reader.searcher();
-        let top = searcher.search(&BooleanQuery::new(subqueries), &TopDocs::with_limit(80).order_by_score())?;
+        let top =
+            searcher.search(&BooleanQuery::new(subqueries), &TopDocs::with_limit(CANDIDATE_DOCS).order_by_score())?;
 
         // Unknown terms (absent from the knowledge base) count with the highest weight: a
         // question about the weather must not be answered because it also says "怎么办".
@@ -227,20 +288,22 @@ impl SearchIndex {
         let total: f32 = terms.iter().map(weight).sum();
         let query_terms: HashSet<&String> = terms.iter().collect();
 
-        // Per entry: the best weighted score, and how much of its best-matching question the
+        // Per entry: its best document scores, and how much of its best-matching question the
         // query contains (a long story may hold a short stored question whole).
         let columns = searcher
             .segment_readers()
             .iter()
             .map(|r| r.fast_fields().u64(DOC_NO))
             .collect::<tantivy::Result<Vec<_>>>()?;
-        let mut best: HashMap<usize, (f32, f32)> = HashMap::new();
+        // The baseline ranks by its best document's BM25 alone.
+        let plain = self.analyzer.is_plain();
+        let mut best: HashMap<usize, Candidate> = HashMap::new();
         for (score, DocAddress { segment_ord, doc_id }) in top {
             let column = &columns[segment_ord as usize];
             let Some(info) = column.first(doc_id).and_then(|n| self.docs.get(n as usize)) else {
                 continue;
             };
-            let s = score * info.kind.weight();
+            let s = if plain { score } else { score * info.kind.weight() };
             let contained = if info.kind == Kind::Question && !info.terms.is_empty() {
                 let all: f32 = info.terms.iter().map(weight).sum();
                 let shared: f32 = info.terms.iter().filter(|t| query_terms.contains(t)).map(weight).sum();
@@ -248,21 +311,28 @@ impl SearchIndex {
             } else {
                 0.0
             };
-            let slot = best.entry(info.entry).or_default();
-            *slot = (slot.0.max(s), slot.1.max(contained));
+            let exact = info.kind == Kind::Question
+                && info.terms.len() == query_terms.len()
+                && info.terms.iter().all(|t| query_terms.contains(t));
+            best.entry(info.entry).or_default().add(s, contained, exact);
         }
         let mut hits: Vec<Hit> = best
             .into_iter()
-            .map(|(entry, (score, contained))| {
-                let covered: f32 = terms.iter().filter(|t| self.vocab[entry].contains(*t)).map(weight).sum();
+            .map(|(entry, Candidate { scores, contained, exact })| {
+                let score = if plain { scores[0] } else { scores.iter().zip(DOC_DECAY).map(|(s, d)| s * d).sum() };
+                let shared = || terms.iter().filter(|t| self.vocab[entry].contains(*t));
+                let covered: f32 = shared().map(weight).sum();
                 let coverage = (covered / total).max(contained * CONTAINED_WEIGHT);
-                Hit { entry, score, coverage: coverage.clamp(0.0, 1.0) }
+                let anchored = shared().any(|t| self.analyzer.is_legal_term(t));
+                Hit { entry, score, coverage: coverage.clamp(0.0, 1.0), anchored, exact }
             })
             .collect();
         // BM25 alone favours an entry that repeats one query word; weighing it by coverage
         // favours the entry that speaks of all of them.
-        for h in &mut hits {
-            h.score *= COVERAGE_RANK_BASE + h.coverage;
+        if !plain {
+            for h in &mut hits {
+                h.score *= COVERAGE_RANK_BASE + h.coverage;
+            }
         }
         hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.entry.cmp(&b.entry)));
         hits.truncate(limit.max(3));
@@ -271,21 +341,48 @@ impl SearchIndex {
         Ok(Found { decision, hits, off_topic, terms: terms.len() })
     }
 
+    /// How the query is read, for `lawline ask --explain`: its distinct terms, each with its
+    /// weight in coverage, whether the knowledge base uses it, and whether it is a legal term.
+    pub fn explain_terms(&self, query: &str) -> Vec<TermInfo> {
+        let mut seen = HashSet::new();
+        let terms = self.analyzer.terms(query).into_iter().filter(|t| seen.insert(t.clone()));
+        terms
+            .map(|term| TermInfo {
+                weight: self.idf.get(&term).copied().unwrap_or(self.unknown_idf),
+                known: self.idf.contains_key(&term),
+                legal: self.analyzer.is_legal_term(&term),
+                term,
+            })
+            .collect()
+    }
+
     pub fn thresholds(&self) -> &Thresholds {
         &self.thresholds
     }
 
     /// Candidates worth offering as a numbered choice.
     pub fn suggestions<'a>(&self, found: &'a Found) -> impl Iterator<Item = &'a Hit> {
-        let floor = self.thresholds.suggest_coverage * 0.8;
-        found.hits.iter().take(3).filter(move |h| h.coverage >= floor)
+        found.hits.iter().take(3).filter(|h| self.thresholds.offers(h, found.terms))
     }
 }
 
-/// A long story holds many words the knowledge base never uses, so its coverage is low even
-/// when the right entry ranks first: from `LONG_QUERY_TERMS` terms on, suggesting needs less.
-fn suggest_floor(terms: usize, t: &Thresholds) -> f32 {
-    if terms >= LONG_QUERY_TERMS { t.suggest_coverage * LONG_QUERY_FACTOR } else { t.suggest_coverage }
+impl Thresholds {
+    /// Whether a "suggest" decision offers this hit (one of the best three) to the resident.
+    pub fn offers(&self, hit: &Hit, terms: usize) -> bool {
+        hit.coverage >= self.suggest_floor(hit, terms) * 0.8
+    }
+
+    fn answer_floor(&self, hit: &Hit) -> f32 {
+        if hit.anchored { self.answer_coverage } else { self.unanchored_answer_coverage }
+    }
+
+    /// A long story holds many words the knowledge base never uses, so its coverage is low
+    /// even when the right entry ranks first: from `LONG_QUERY_TERMS` terms on, suggesting
+    /// needs less.
+    fn suggest_floor(&self, hit: &Hit, terms: usize) -> f32 {
+        let floor = if hit.anchored { self.suggest_coverage } else { self.unanchored_suggest_coverage };
+        if terms >= LONG_QUERY_TERMS { floor * LONG_QUERY_FACTOR } else { floor }
+    }
 }
 
 /// Answer, suggest or "not known", from the ranked hits. An off-topic question is answered
@@ -295,15 +392,22 @@ pub fn decide(hits: &[Hit], off_topic: bool, terms: usize, t: &Thresholds) -> De
         return Decision::Unknown;
     };
     if off_topic && first.coverage < OFF_TOPIC_COVERAGE {
-        return Decision::Unknown;
+        // A story may mention the price of eggs on its way to unpaid wages: with a legal
+        // term shared, lawline still offers choices, but never answers outright.
+        let offers = hits.iter().take(3).any(|h| h.anchored && h.coverage >= t.suggest_floor(h, terms));
+        return if offers { Decision::Suggest } else { Decision::Unknown };
+    }
+    // A stored question asked as written is answered, unless another entry stores it too.
+    if first.exact && !hits.get(1).is_some_and(|h| h.exact) {
+        return Decision::Answer;
     }
     // The best must stand out from the runner-up, by score or by how much it covers.
     let clear_lead = hits.get(1).is_none_or(|second| {
         second.score < first.score * t.answer_margin || first.coverage - second.coverage >= t.coverage_lead
     });
-    if first.coverage >= t.answer_coverage && clear_lead {
+    if first.coverage >= t.answer_floor(first) && clear_lead {
         Decision::Answer
-    } else if hits.iter().take(3).any(|h| h.coverage >= suggest_floor(terms, t)) {
+    } else if hits.iter().take(3).any(|h| h.coverage >= t.suggest_floor(h, terms)) {
         Decision::Suggest
     } else {
         Decision::Unknown
@@ -324,5 +428,73 @@ pub fn remove_stale_indexes(index_dir: &Path) {
 impl Drop for SearchIndex {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hit(entry: usize, score: f32, coverage: f32, anchored: bool) -> Hit {
+        Hit { entry, score, coverage, anchored, exact: false }
+    }
+
+    const T: Thresholds = Thresholds {
+        answer_coverage: 0.3,
+        suggest_coverage: 0.1,
+        unanchored_answer_coverage: 0.7,
+        unanchored_suggest_coverage: 0.6,
+        answer_margin: 0.8,
+        coverage_lead: 0.1,
+    };
+
+    #[test]
+    fn a_shared_legal_term_lets_less_coverage_count() {
+        let runner_up = hit(1, 3.0, 0.2, false);
+        let with_term = [hit(0, 10.0, 0.4, true), runner_up.clone()];
+        let without = [hit(0, 10.0, 0.4, false), runner_up];
+        assert_eq!(decide(&with_term, false, 4, &T), Decision::Answer);
+        assert_eq!(decide(&without, false, 4, &T), Decision::Unknown);
+        let suggestible = [hit(0, 10.0, 0.65, false), hit(1, 9.5, 0.65, false)];
+        assert_eq!(decide(&suggestible, false, 4, &T), Decision::Suggest);
+    }
+
+    #[test]
+    fn a_close_runner_up_turns_an_answer_into_choices_unless_the_question_is_stored_as_asked() {
+        let close = [hit(0, 10.0, 0.9, true), hit(1, 9.0, 0.85, true)];
+        assert_eq!(decide(&close, false, 4, &T), Decision::Suggest);
+        let stored = [Hit { exact: true, ..close[0].clone() }, close[1].clone()];
+        assert_eq!(decide(&stored, false, 4, &T), Decision::Answer);
+        let both = [stored[0].clone(), Hit { exact: true, ..close[1].clone() }];
+        assert_eq!(decide(&both, false, 4, &T), Decision::Suggest);
+    }
+
+    #[test]
+    fn off_topic_messages_get_choices_only_with_a_legal_term_and_an_answer_only_when_covered_whole() {
+        let plain = [hit(0, 10.0, 0.8, false), hit(1, 2.0, 0.1, false)];
+        assert_eq!(decide(&plain, true, 4, &T), Decision::Unknown);
+        let legal = [hit(0, 10.0, 0.8, true), hit(1, 2.0, 0.1, false)];
+        assert_eq!(decide(&legal, true, 4, &T), Decision::Suggest);
+        let whole = [hit(0, 10.0, 0.95, false), hit(1, 2.0, 0.1, false)];
+        assert_eq!(decide(&whole, true, 4, &T), Decision::Answer);
+        assert_eq!(decide(&[], false, 0, &T), Decision::Unknown);
+    }
+
+    #[test]
+    fn long_messages_need_less_coverage_to_be_offered() {
+        let h = hit(0, 10.0, 0.4, false);
+        assert!(!T.offers(&h, 4));
+        assert!(T.offers(&h, LONG_QUERY_TERMS));
+    }
+
+    #[test]
+    fn an_entry_keeps_its_three_best_documents_in_order() {
+        let mut c = Candidate::default();
+        for (score, contained) in [(2.0, 0.1), (5.0, 0.5), (1.0, 0.9), (4.0, 0.0), (3.0, 0.2)] {
+            c.add(score, contained, false);
+        }
+        assert_eq!(c.scores, vec![5.0, 4.0, 3.0]);
+        assert_eq!(c.contained, 0.9);
+        assert!(!c.exact);
     }
 }

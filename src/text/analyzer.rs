@@ -22,6 +22,9 @@ fn base_jieba() -> &'static Jieba {
 pub struct Lexicon {
     /// (term, frequency) for jieba's user dictionary.
     pub terms: Vec<(String, Option<usize>)>,
+    /// Legal terms that mark a question as being about a legal matter: every term of
+    /// `legal_terms.txt` but place names (tagged `ns`).
+    pub domain: HashSet<String>,
     pub stopwords: HashSet<String>,
     /// variant → canonical term.
     pub synonyms: HashMap<String, String>,
@@ -58,14 +61,25 @@ impl Lexicon {
                 }
             }
         };
+        // `term [frequency] [tag]`; the tag `ns` marks a place name.
         read("legal_terms.txt", &mut |_, line| {
-            let mut parts = line.split_whitespace();
-            let term = parts.next().unwrap_or_default();
-            let freq = match parts.next() {
+            let parts: Vec<&str> = line.split_whitespace().collect();
+            let (term, rest) = (normalize(parts[0]), &parts[1..]);
+            let (freq, tag) = match rest {
+                [] => (None, None),
+                [one] if one.chars().all(|c| c.is_ascii_digit()) => (Some(one), None),
+                [one] => (None, Some(*one)),
+                [f, t] => (Some(f), Some(*t)),
+                _ => return Err("expected `term [frequency] [tag]`".into()),
+            };
+            let freq = match freq {
                 Some(f) => Some(f.parse().map_err(|_| format!("frequency {f:?} is not a number"))?),
                 None => None,
             };
-            lex.terms.push((normalize(term), freq));
+            if tag != Some("ns") {
+                lex.domain.insert(term.clone());
+            }
+            lex.terms.push((term, freq));
             Ok(())
         });
         read("stopwords.txt", &mut |_, line| {
@@ -105,6 +119,11 @@ pub struct Analyzer {
     stopwords: Arc<HashSet<String>>,
     synonyms: Arc<HashMap<String, String>>,
     out_of_scope: Arc<Vec<String>>,
+    /// The terms of each out-of-scope phrase of two or more terms, so that "低保咋申请" matches
+    /// "申请低保" whatever the order and the filler words.
+    out_of_scope_terms: Arc<Vec<Vec<String>>>,
+    /// Legal terms, as `terms` gives them (synonyms mapped).
+    domain: Arc<HashSet<String>>,
     /// Fuzzy pinyin key → the knowledge base's own term, once the vocabulary is known.
     sounds: Arc<HashMap<String, String>>,
     /// The knowledge base's own terms; these are never re-mapped by sound.
@@ -127,15 +146,26 @@ impl Analyzer {
             jieba.add_word(variant, None, None);
             jieba.add_word(canonical, None, None);
         }
-        Analyzer {
+        let domain = lex.domain.iter().map(|t| lex.synonyms.get(t).unwrap_or(t).clone()).collect();
+        let analyzer = Analyzer {
             jieba: Arc::new(jieba),
             stopwords: Arc::new(lex.stopwords.clone()),
             synonyms: Arc::new(lex.synonyms.clone()),
             out_of_scope: Arc::new(lex.out_of_scope.clone()),
+            out_of_scope_terms: Arc::default(),
+            domain: Arc::new(domain),
             sounds: Arc::default(),
             vocabulary: Arc::default(),
             plain: false,
-        }
+        };
+        analyzer.with_phrase_terms()
+    }
+
+    /// Reads the out-of-scope phrases as terms; again once the vocabulary changes how they read.
+    fn with_phrase_terms(mut self) -> Self {
+        let phrases = self.out_of_scope.iter().map(|p| self.terms(p)).filter(|t| t.len() >= 2).collect();
+        self.out_of_scope_terms = Arc::new(phrases);
+        self
     }
 
     /// The baseline analyser: jieba's search-mode segmentation of the raw text, nothing else.
@@ -145,6 +175,8 @@ impl Analyzer {
             stopwords: Arc::default(),
             synonyms: Arc::default(),
             out_of_scope: Arc::default(),
+            out_of_scope_terms: Arc::default(),
+            domain: Arc::default(),
             sounds: Arc::default(),
             vocabulary: Arc::default(),
             plain: true,
@@ -167,15 +199,42 @@ impl Analyzer {
                 }
             }
         }
-        self.sounds = Arc::new(best.into_iter().map(|(k, (t, _))| (k, t.to_owned())).collect());
+        let mut sounds: HashMap<String, String> = best.into_iter().map(|(k, (t, _))| (k, t.to_owned())).collect();
+        // Residents type the everyday word's pinyin ("jiabao" for 家暴): a synonym's sound
+        // leads to its canonical term, unless a term of the knowledge base has that sound.
+        let mut variants: Vec<(&String, &String)> = self.synonyms.iter().collect();
+        variants.sort();
+        for (variant, canonical) in variants {
+            if variant.chars().count() >= 2
+                && vocabulary.contains_key(canonical)
+                && let Some(key) = pinyin::han_key(variant)
+            {
+                sounds.entry(key).or_insert_with(|| canonical.clone());
+            }
+        }
+        self.sounds = Arc::new(sounds);
         self.vocabulary = Arc::new(vocabulary.keys().cloned().collect());
-        self
+        self.with_phrase_terms()
     }
 
-    /// True when the text names something outside legal services (`dict/out_of_scope.txt`).
-    pub fn off_topic(&self, text: &str) -> bool {
+    /// True when the text names something outside legal services (`dict/out_of_scope.txt`):
+    /// it contains a phrase of the list, or, naming no legal term, all the terms of one
+    /// (`terms` are the text's: "低保咋申请" is "低保申请", "低保户申请法律援助" is not).
+    pub fn off_topic(&self, text: &str, terms: &[String]) -> bool {
         let compact = normalize(text).replace(' ', "");
         self.out_of_scope.iter().any(|w| compact.contains(w.as_str()))
+            || !terms.iter().any(|t| self.is_legal_term(t))
+                && self.out_of_scope_terms.iter().any(|phrase| phrase.iter().all(|t| terms.contains(t)))
+    }
+
+    /// The baseline analyser: the search that uses it ranks by plain BM25 too.
+    pub fn is_plain(&self) -> bool {
+        self.plain
+    }
+
+    /// True when `term` (as `terms` gives it) is a legal term.
+    pub fn is_legal_term(&self, term: &str) -> bool {
+        self.domain.contains(term)
     }
 
     /// The search terms of `text`, in order, repeats kept (they carry term frequency).
@@ -198,17 +257,30 @@ impl Analyzer {
             .filter(|w| !w.is_empty())
             .collect();
         let mut out = Vec::new();
-        let mut i = 0;
-        while i < tokens.len() {
-            let (word, used) = self.resolve(&tokens[i..]);
-            i += used;
-            let Some(word) = word else { continue };
+        let mut push = |word: String| {
             if self.stopwords.contains(word.as_str()) {
-                continue;
+                return;
             }
             let word = self.synonyms.get(&word).cloned().unwrap_or(word);
             if !self.stopwords.contains(&word) {
                 out.push(word);
+            }
+        };
+        let mut i = 0;
+        while i < tokens.len() {
+            let (resolved, used) = self.resolve(&tokens[i..]);
+            let by_sound = resolved.as_deref().is_some_and(|w| w != tokens[i]);
+            i += used;
+            match resolved {
+                // A term found by its sound is segmented as if it had been typed, so that
+                // "falv yuanzhu shenqing" gives 法律援助 and 申请 as well as 法律援助申请.
+                Some(word) if by_sound => {
+                    for part in self.jieba.cut_for_search(&word, true) {
+                        push(part.word.to_owned());
+                    }
+                }
+                Some(word) => push(word),
+                None => {}
             }
         }
         out
@@ -260,7 +332,8 @@ mod tests {
             synonyms: [("法援", "法律援助"), ("法律援组", "法律援助"), ("工钱", "工资")]
                 .map(|(a, b)| (a.to_owned(), b.to_owned()))
                 .into(),
-            out_of_scope: vec!["天气".into(), "火车票".into()],
+            out_of_scope: vec!["天气".into(), "火车票".into(), "低保申请".into()],
+            domain: ["法律援助", "劳动仲裁", "法援"].map(String::from).into(),
         }
     }
 
@@ -282,11 +355,23 @@ mod tests {
     }
 
     #[test]
+    fn legal_terms_are_known_after_synonyms() {
+        let a = Analyzer::new(&lexicon());
+        assert!(a.is_legal_term("法律援助"));
+        assert!(a.terms("法援").iter().all(|t| a.is_legal_term(t)));
+        assert!(!a.is_legal_term("工资"));
+    }
+
+    #[test]
     fn off_topic_words() {
         let a = Analyzer::new(&lexicon());
-        assert!(a.off_topic("明天天气咋样"));
-        assert!(a.off_topic("去北京的火 车 票"));
-        assert!(!a.off_topic("公司不发工资"));
+        let off = |text: &str| a.off_topic(text, &a.terms(text));
+        assert!(off("明天天气咋样"));
+        assert!(off("去北京的火 车 票"));
+        assert!(!off("公司不发工资"));
+        // A phrase's terms in any order count, unless the message names a legal term.
+        assert!(off("申请低保咋弄"));
+        assert!(!off("低保户申请法律援助"));
     }
 
     #[test]
@@ -296,8 +381,12 @@ mod tests {
             .into();
         let a = Analyzer::new(&lexicon()).with_vocabulary(&vocab);
         assert_eq!(a.terms("gongsi bu fa gongzi"), vec!["公司", "工资"]);
-        assert_eq!(a.terms("falv yuanzhu"), vec!["法律援助"]);
-        assert_eq!(a.terms("falvyuanzhu"), vec!["法律援助"]);
+        // A term found by sound is segmented as typed Chinese would be (法律, 援助, 法律援助).
+        assert_eq!(a.terms("falv yuanzhu"), a.terms("法律援助"));
+        assert_eq!(a.terms("falvyuanzhu"), a.terms("法律援助"));
+        assert!(a.terms("falv yuanzhu").contains(&"法律援助".to_owned()));
+        // A synonym's pinyin leads to its canonical term.
+        assert_eq!(a.terms("gongqian"), vec!["工资"]);
         assert!(a.terms("我想办个公正").contains(&"公证".to_owned()));
         assert!(a.terms("想离昏").contains(&"离婚".to_owned()) || a.terms("想离昏").contains(&"昏".to_owned()));
         // Known words are never re-mapped, and the plain baseline does none of this.
@@ -308,11 +397,20 @@ mod tests {
     #[test]
     fn loads_files_and_reports_bad_lines() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("legal_terms.txt"), "# terms\n宅基地 3000\n司法确认 abc\n").unwrap();
+        std::fs::write(
+            dir.path().join("legal_terms.txt"),
+            "# terms\n宅基地 3000\n司法确认 abc x\n河口区 1500 ns\n欠薪\n",
+        )
+        .unwrap();
         std::fs::write(dir.path().join("stopwords.txt"), "的\n了\n").unwrap();
         std::fs::write(dir.path().join("synonyms.txt"), "公证: 公正\n工资 工钱\n诉讼：打官司，起诉\n").unwrap();
         let (lex, problems) = Lexicon::load(dir.path());
-        assert_eq!(lex.terms, vec![("宅基地".to_owned(), Some(3000))]);
+        assert_eq!(
+            lex.terms,
+            vec![("宅基地".to_owned(), Some(3000)), ("河口区".to_owned(), Some(1500)), ("欠薪".to_owned(), None)]
+        );
+        // Place names are segmented whole but are no legal terms.
+        assert_eq!(lex.domain, ["宅基地", "欠薪"].map(String::from).into());
         assert_eq!(lex.stopwords.len(), 2);
         assert_eq!(lex.synonyms.get("打官司").map(String::as_str), Some("诉讼"));
         assert_eq!(problems.len(), 2);

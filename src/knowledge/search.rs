@@ -311,7 +311,8 @@ impl SearchIndex {
             } else {
                 0.0
             };
-            let exact = info.kind == Kind::Question
+            let exact = !plain
+                && info.kind == Kind::Question
                 && info.terms.len() == query_terms.len()
                 && info.terms.iter().all(|t| query_terms.contains(t));
             best.entry(info.entry).or_default().add(s, contained, exact);

@@ -24,7 +24,7 @@ pub struct Lexicon {
     pub terms: Vec<(String, Option<usize>)>,
     /// Legal terms that mark a question as being about a legal matter: every term of
     /// `legal_terms.txt` but place names (tagged `ns`).
-    pub domain: HashSet<String>,
+    pub legal: HashSet<String>,
     pub stopwords: HashSet<String>,
     /// variant → canonical term.
     pub synonyms: HashMap<String, String>,
@@ -77,7 +77,7 @@ impl Lexicon {
                 None => None,
             };
             if tag != Some("ns") {
-                lex.domain.insert(term.clone());
+                lex.legal.insert(term.clone());
             }
             lex.terms.push((term, freq));
             Ok(())
@@ -123,7 +123,7 @@ pub struct Analyzer {
     /// "申请低保" whatever the order and the filler words.
     out_of_scope_terms: Arc<Vec<Vec<String>>>,
     /// Legal terms, as `terms` gives them (synonyms mapped).
-    domain: Arc<HashSet<String>>,
+    legal: Arc<HashSet<String>>,
     /// Fuzzy pinyin key → the knowledge base's own term, once the vocabulary is known.
     sounds: Arc<HashMap<String, String>>,
     /// The knowledge base's own terms; these are never re-mapped by sound.
@@ -146,14 +146,14 @@ impl Analyzer {
             jieba.add_word(variant, None, None);
             jieba.add_word(canonical, None, None);
         }
-        let domain = lex.domain.iter().map(|t| lex.synonyms.get(t).unwrap_or(t).clone()).collect();
+        let legal = lex.legal.iter().map(|t| lex.synonyms.get(t).unwrap_or(t).clone()).collect();
         let analyzer = Analyzer {
             jieba: Arc::new(jieba),
             stopwords: Arc::new(lex.stopwords.clone()),
             synonyms: Arc::new(lex.synonyms.clone()),
             out_of_scope: Arc::new(lex.out_of_scope.clone()),
             out_of_scope_terms: Arc::default(),
-            domain: Arc::new(domain),
+            legal: Arc::new(legal),
             sounds: Arc::default(),
             vocabulary: Arc::default(),
             plain: false,
@@ -176,7 +176,7 @@ impl Analyzer {
             synonyms: Arc::default(),
             out_of_scope: Arc::default(),
             out_of_scope_terms: Arc::default(),
-            domain: Arc::default(),
+            legal: Arc::default(),
             sounds: Arc::default(),
             vocabulary: Arc::default(),
             plain: true,
@@ -234,7 +234,7 @@ impl Analyzer {
 
     /// True when `term` (as `terms` gives it) is a legal term.
     pub fn is_legal_term(&self, term: &str) -> bool {
-        self.domain.contains(term)
+        self.legal.contains(term)
     }
 
     /// The search terms of `text`, in order, repeats kept (they carry term frequency).
@@ -333,7 +333,7 @@ mod tests {
                 .map(|(a, b)| (a.to_owned(), b.to_owned()))
                 .into(),
             out_of_scope: vec!["天气".into(), "火车票".into(), "低保申请".into()],
-            domain: ["法律援助", "劳动仲裁", "法援"].map(String::from).into(),
+            legal: ["法律援助", "劳动仲裁", "法援"].map(String::from).into(),
         }
     }
 
@@ -410,7 +410,7 @@ mod tests {
             vec![("宅基地".to_owned(), Some(3000)), ("河口区".to_owned(), Some(1500)), ("欠薪".to_owned(), None)]
         );
         // Place names are segmented whole but are no legal terms.
-        assert_eq!(lex.domain, ["宅基地", "欠薪"].map(String::from).into());
+        assert_eq!(lex.legal, ["宅基地", "欠薪"].map(String::from).into());
         assert_eq!(lex.stopwords.len(), 2);
         assert_eq!(lex.synonyms.get("打官司").map(String::as_str), Some("诉讼"));
         assert_eq!(problems.len(), 2);

@@ -170,7 +170,7 @@ pub fn eval(
         _ => Knowledge::load(&settings.faq_dir, &settings.index_dir)?,
     };
     let searched = evaluation::search_all(&kb, &cases);
-    let related = !kb.bot.related_intro.is_empty();
+    let related = kb.bot.lists_related();
     if mode == EvalMode::Sweep {
         let best = evaluation::sweep(&searched, related, SWEEP_MIN_OOS, SWEEP_MAX_WRONG);
         println!("current: {:?}", kb.index().thresholds());

@@ -71,7 +71,7 @@ pub fn search_all(kb: &Knowledge, cases: &[Case]) -> Vec<Searched> {
 }
 
 pub fn evaluate(kb: &Knowledge, cases: &[Case]) -> Report {
-    score(&search_all(kb, cases), kb.index().thresholds(), !kb.bot.related_intro.is_empty())
+    score(&search_all(kb, cases), kb.index().thresholds(), kb.bot.lists_related())
 }
 
 /// The metrics of searched cases under the given decision thresholds.

@@ -422,7 +422,7 @@ fn answer(base: Conversation, id: &str, related: &[String], kb: &Knowledge) -> O
         text = format!("{text}\n\n{}", kb.bot.guide_hint.replace("{name}", &g.name));
     }
     let related: Vec<&Entry> =
-        related.iter().filter_map(|id| kb.entry(id)).filter(|_| !kb.bot.related_intro.is_empty()).collect();
+        related.iter().filter_map(|id| kb.entry(id)).filter(|_| kb.bot.lists_related()).collect();
     if !related.is_empty() {
         let list: Vec<String> = related.iter().enumerate().map(|(i, e)| format!("{}. {}", i + 1, e.question)).collect();
         text = format!("{text}\n\n{}\n{}", kb.bot.related_intro, list.join("\n"));

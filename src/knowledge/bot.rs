@@ -170,6 +170,11 @@ pub struct BotTexts {
 }
 
 impl BotTexts {
+    /// Whether an answer lists the related questions under it.
+    pub fn lists_related(&self) -> bool {
+        !self.related_intro.is_empty()
+    }
+
     /// Parses `bot.toml` and fills directory placeholders in every text.
     pub fn parse(file: &str, source: &str, directory: &Directory) -> Result<BotTexts, Vec<Problem>> {
         let mut bot: BotTexts = toml::from_str(source).map_err(|e| vec![Problem::from_toml(file, source, 1, &e)])?;

@@ -280,9 +280,7 @@ impl SearchIndex {
 
     /// Ranked entries for `query`, best first, with the decision lawline would take.
     pub fn search(&self, query: &str, limit: usize) -> anyhow::Result<Found> {
-        let mut terms = self.analyzer.terms(query);
-        let mut seen = HashSet::new();
-        terms.retain(|t| seen.insert(t.clone()));
+        let terms = self.distinct_terms(query);
         let off_topic = self.analyzer.off_topic(query, &terms);
         let unknown = Found { decision: Decision::Unknown, hits: vec![], off_topic, terms: 0 };
         if terms.is_empty() {
@@ -301,7 +299,7 @@ impl SearchIndex {
 
         // Unknown terms (absent from the knowledge base) count with the highest weight: a
         // question about the weather must not be answered because it also says "怎么办".
-        let weight = |t: &String| self.idf.get(t).copied().unwrap_or(self.unknown_idf);
+        let weight = |t: &String| self.weight(t);
         let total: f32 = terms.iter().map(weight).sum();
         let query_terms: HashSet<&String> = terms.iter().collect();
 
@@ -362,16 +360,29 @@ impl SearchIndex {
     /// How the query is read, for `lawline ask --explain`: its distinct terms, each with its
     /// weight in coverage, whether the knowledge base uses it, and whether it is a legal term.
     pub fn explain_terms(&self, query: &str) -> Vec<TermInfo> {
-        let mut seen = HashSet::new();
-        let terms = self.analyzer.terms(query).into_iter().filter(|t| seen.insert(t.clone()));
-        terms
+        self.distinct_terms(query)
+            .into_iter()
             .map(|term| TermInfo {
-                weight: self.idf.get(&term).copied().unwrap_or(self.unknown_idf),
+                weight: self.weight(&term),
                 known: self.idf.contains_key(&term),
                 legal: self.analyzer.is_legal_term(&term),
                 term,
             })
             .collect()
+    }
+
+    /// The query's terms, each once, in order.
+    fn distinct_terms(&self, query: &str) -> Vec<String> {
+        let mut terms = self.analyzer.terms(query);
+        let mut seen = HashSet::new();
+        terms.retain(|t| seen.insert(t.clone()));
+        terms
+    }
+
+    /// A term's weight in coverage: its IDF, or that of the rarest known term when the
+    /// knowledge base never uses it.
+    fn weight(&self, term: &str) -> f32 {
+        self.idf.get(term).copied().unwrap_or(self.unknown_idf)
     }
 
     pub fn thresholds(&self) -> &Thresholds {

@@ -1,6 +1,7 @@
 //! Bookings for staff in the console (session required): a day's bookings per service point,
 //! arrival outcomes, cancellation with a reason sent to the resident, and (admins) CSV export.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use chrono::NaiveDate;
 use serde::Deserialize;
@@ -21,7 +22,7 @@ pub struct Day {
 }
 
 fn bad(message: &str) -> HttpResponse {
-    json_error(actix_web::http::StatusCode::BAD_REQUEST, message)
+    json_error(StatusCode::BAD_REQUEST, message)
 }
 
 /// Staff see the bookings of their own town's points; staff without a town those of the
@@ -47,8 +48,8 @@ async fn day_list(state: &AppState, who: &Account, q: &Day) -> Result<Vec<Appoin
 async fn visible(state: &AppState, who: &Account, id: i64) -> Result<Appointment, HttpResponse> {
     match state.store.appointment(id).await {
         Ok(Some(a)) if may_see(state, who, &a) => Ok(a),
-        Ok(Some(_)) => Err(HttpResponse::Forbidden().json(json!({"error": "这个预约不在您的服务点"}))),
-        Ok(None) => Err(HttpResponse::NotFound().json(json!({"error": "没有这个预约"}))),
+        Ok(Some(_)) => Err(json_error(StatusCode::FORBIDDEN, "这个预约不在您的服务点")),
+        Ok(None) => Err(json_error(StatusCode::NOT_FOUND, "没有这个预约")),
         Err(e) => Err(internal(e)),
     }
 }
@@ -103,7 +104,7 @@ pub async fn set_status(
             tracing::info!(appointment = *id, status = %body.status, staff = %who.username, "appointment status set");
             HttpResponse::Ok().json(json!({"status": body.status}))
         }
-        Ok(false) => HttpResponse::Conflict().json(json!({"error": "预约不存在或已取消"})),
+        Ok(false) => json_error(StatusCode::CONFLICT, "预约不存在或已取消"),
         Err(e) => internal(e),
     }
 }
@@ -149,7 +150,7 @@ pub async fn cancel(
     .await;
     match result {
         Ok(true) => HttpResponse::Ok().json(json!({"status": "cancelled"})),
-        Ok(false) => HttpResponse::Conflict().json(json!({"error": "预约不存在或已不是待办状态"})),
+        Ok(false) => json_error(StatusCode::CONFLICT, "预约不存在或已不是待办状态"),
         Err(e) => internal(e),
     }
 }

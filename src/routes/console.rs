@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -48,7 +49,7 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, body: web::Json
     match store.failed_logins(username, &client, t - auth::FAILED_WINDOW_SECS).await {
         Ok((user, by_client)) if user >= auth::MAX_FAILED_PER_USER || by_client >= auth::MAX_FAILED_PER_CLIENT => {
             tracing::warn!(username = %mask(username), "login rate-limited");
-            return error(actix_web::http::StatusCode::TOO_MANY_REQUESTS, "尝试次数过多，请15分钟后再试");
+            return error(StatusCode::TOO_MANY_REQUESTS, "尝试次数过多，请15分钟后再试");
         }
         Ok(_) => {}
         Err(e) => return internal(e),
@@ -66,7 +67,7 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, body: web::Json
     }
     let Some(account) = account.filter(|_| ok) else {
         tracing::warn!(username = %mask(username), "login failed");
-        return error(actix_web::http::StatusCode::UNAUTHORIZED, "用户名或密码不正确");
+        return error(StatusCode::UNAUTHORIZED, "用户名或密码不正确");
     };
     let (token, hash) = auth::new_token();
     if let Err(e) = store.create_session(&hash, account.id, t + auth::SESSION_SECS, t).await {
@@ -154,8 +155,8 @@ pub async fn queue(state: web::Data<AppState>, Adviser(a): Adviser) -> HttpRespo
 async fn mine(state: &AppState, a: &Account, id: i64) -> Result<Handoff, HttpResponse> {
     match state.store.handoff(id).await {
         Ok(Some(h)) if h.adviser_id == Some(a.id) || a.is_admin() => Ok(h),
-        Ok(Some(_)) => Err(error(actix_web::http::StatusCode::FORBIDDEN, "这个对话不在您名下，请先接入")),
-        Ok(None) => Err(error(actix_web::http::StatusCode::NOT_FOUND, "没有这个对话")),
+        Ok(Some(_)) => Err(error(StatusCode::FORBIDDEN, "这个对话不在您名下，请先接入")),
+        Ok(None) => Err(error(StatusCode::NOT_FOUND, "没有这个对话")),
         Err(e) => Err(internal(e)),
     }
 }
@@ -164,12 +165,12 @@ pub async fn claim(state: web::Data<AppState>, Adviser(a): Adviser, id: web::Pat
     let t = now();
     let h = match state.store.handoff(*id).await {
         Ok(Some(h)) => h,
-        Ok(None) => return error(actix_web::http::StatusCode::NOT_FOUND, "没有这个对话"),
+        Ok(None) => return error(StatusCode::NOT_FOUND, "没有这个对话"),
         Err(e) => return internal(e),
     };
     let kb = state.knowledge();
     if desk::scope(&h, &viewer(&a), &kb.directory, t).is_none() {
-        return error(actix_web::http::StatusCode::FORBIDDEN, "这个对话暂时分派给其他顾问");
+        return error(StatusCode::FORBIDDEN, "这个对话暂时分派给其他顾问");
     }
     match state.store.claim_handoff(h.id, a.id, t).await {
         Ok(true) => {
@@ -178,7 +179,7 @@ pub async fn claim(state: web::Data<AppState>, Adviser(a): Adviser, id: web::Pat
             let h = state.store.handoff(h.id).await.ok().flatten().unwrap_or(h);
             HttpResponse::Ok().json(describe(&state, &h, None, t).await)
         }
-        Ok(false) => error(actix_web::http::StatusCode::CONFLICT, "已被其他顾问接入"),
+        Ok(false) => error(StatusCode::CONFLICT, "已被其他顾问接入"),
         Err(e) => internal(e),
     }
 }
@@ -232,11 +233,11 @@ pub async fn reply(
 ) -> HttpResponse {
     let text = body.text.trim();
     if text.is_empty() || text.chars().count() > MAX_REPLY_CHARS {
-        return error(actix_web::http::StatusCode::BAD_REQUEST, "回复不能为空，最长2000字");
+        return error(StatusCode::BAD_REQUEST, "回复不能为空，最长2000字");
     }
     let h = match mine(&state, &a, *id).await {
         Ok(h) if h.status == "active" => h,
-        Ok(_) => return error(actix_web::http::StatusCode::CONFLICT, "对话已结束或尚未接入"),
+        Ok(_) => return error(StatusCode::CONFLICT, "对话已结束或尚未接入"),
         Err(resp) => return resp,
     };
     match state.send_to_resident(&h.openid, text, "adviser", Some(&a.username)).await {
@@ -261,7 +262,7 @@ pub async fn transfer(
 ) -> HttpResponse {
     let h = match mine(&state, &a, *id).await {
         Ok(h) if h.status != "closed" => h,
-        Ok(_) => return error(actix_web::http::StatusCode::CONFLICT, "对话已结束"),
+        Ok(_) => return error(StatusCode::CONFLICT, "对话已结束"),
         Err(resp) => return resp,
     };
     let (level, target) = match body.to.as_str() {
@@ -269,17 +270,17 @@ pub async fn transfer(
         other => match other.strip_prefix("adviser:") {
             Some(username) => match state.store.account_by_username(username).await {
                 Ok(Some(target)) => ("adviser", Some(target.id)),
-                Ok(None) => return error(actix_web::http::StatusCode::BAD_REQUEST, "没有这个顾问"),
+                Ok(None) => return error(StatusCode::BAD_REQUEST, "没有这个顾问"),
                 Err(e) => return internal(e),
             },
             None => {
-                return error(actix_web::http::StatusCode::BAD_REQUEST, "to 应为 town、district 或 adviser:<用户名>");
+                return error(StatusCode::BAD_REQUEST, "to 应为 town、district 或 adviser:<用户名>");
             }
         },
     };
     let holder = (!a.is_admin()).then_some(a.id);
     match state.store.transfer_handoff(h.id, level, target, holder, now()).await {
-        Ok(false) => error(actix_web::http::StatusCode::CONFLICT, "对话已结束或已不在您名下"),
+        Ok(false) => error(StatusCode::CONFLICT, "对话已结束或已不在您名下"),
         Ok(true) => {
             tracing::info!(handoff = h.id, adviser = %a.username, to = %body.to, "handoff transferred");
             state.notifier.send(DeskEvent::Queue);
@@ -294,7 +295,7 @@ pub async fn transfer(
 async fn finish(state: web::Data<AppState>, a: Account, id: i64, back_to_bot: bool) -> HttpResponse {
     let h = match mine(&state, &a, id).await {
         Ok(h) if h.status != "closed" => h,
-        Ok(_) => return error(actix_web::http::StatusCode::CONFLICT, "对话已结束"),
+        Ok(_) => return error(StatusCode::CONFLICT, "对话已结束"),
         Err(resp) => return resp,
     };
     let result = async {
@@ -314,7 +315,7 @@ async fn finish(state: web::Data<AppState>, a: Account, id: i64, back_to_bot: bo
     }
     .await;
     match result {
-        Ok(false) => error(actix_web::http::StatusCode::CONFLICT, "对话已结束"),
+        Ok(false) => error(StatusCode::CONFLICT, "对话已结束"),
         Ok(true) => {
             tracing::info!(handoff = h.id, adviser = %a.username, back_to_bot, "handoff ended");
             state.notifier.send(DeskEvent::Queue);
